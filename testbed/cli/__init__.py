@@ -1,0 +1,1 @@
+"""The `testbed` command line: the only place that turns errors into exit codes."""
