@@ -1,0 +1,1 @@
+"""What every shop service shares: serving, calling, auth, storage, events, logging and metrics."""

@@ -1,0 +1,100 @@
+"""The server interceptor every shop service runs behind.
+
+Per RPC it: takes or creates the request id and makes it and the caller's credentials
+available to outgoing calls; answers malformed request bytes with INVALID_ARGUMENT instead
+of gRPC's default INTERNAL; maps `RpcError`s to their status and unexpected exceptions to
+INTERNAL (logged with traceback); writes one JSON log line; records Prometheus metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import grpc
+
+from testbed.shop.runtime import context, metrics
+from testbed.shop.runtime.jsonlog import log
+from testbed.shop.runtime.status import InvalidArgument, RpcError
+
+
+class _Malformed:
+    """Stands in for a request whose bytes did not parse."""
+
+
+MALFORMED = _Malformed()
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:  # any parse failure of untrusted bytes means "malformed", nothing more
+            return MALFORMED
+
+    return parse
+
+
+def _checked_stream(requests: Iterator[Any]) -> Iterator[Any]:
+    for request in requests:
+        if request is MALFORMED:
+            raise InvalidArgument("request", "malformed protobuf message")
+        yield request
+
+
+class ShopServerInterceptor(grpc.ServerInterceptor):
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+
+    def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None], details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        handler = continuation(details)
+        if handler is None:
+            return None
+        method: str = details.method
+        metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+        if handler.unary_unary is not None:
+            behavior = self._wrap(method, metadata, handler.unary_unary, streaming=False)
+            return handler._replace(unary_unary=behavior, request_deserializer=_tolerant(handler.request_deserializer))
+        if handler.stream_unary is not None:
+            behavior = self._wrap(method, metadata, handler.stream_unary, streaming=True)
+            return handler._replace(stream_unary=behavior, request_deserializer=_tolerant(handler.request_deserializer))
+        return handler  # server-streaming health Watch and reflection: left as gRPC provides them
+
+    def _wrap(self, method: str, metadata: dict[str, str], behavior: Callable[[Any, grpc.ServicerContext], Any], *, streaming: bool) -> Callable[[Any, grpc.ServicerContext], Any]:
+        def handle(request: Any, ctx: grpc.ServicerContext) -> Any:
+            rid = metadata.get(context.REQUEST_ID_KEY) or context.new_request_id()
+            rid_token = context.request_id.set(rid)
+            auth_token = context.authorization.set(metadata.get(context.AUTHORIZATION_KEY, ""))
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            message = ""
+            try:
+                ctx.send_initial_metadata(((context.REQUEST_ID_KEY, rid),))
+                if streaming:
+                    request = _checked_stream(request)
+                elif request is MALFORMED:
+                    raise InvalidArgument("request", "malformed protobuf message")
+                return behavior(request, ctx)
+            except RpcError as err:
+                code, message = err.code, err.message
+            except Exception:
+                code, message = grpc.StatusCode.INTERNAL, "internal error"
+                self._logger.exception("unhandled exception", extra={"fields": {"method": method, "request_id": rid}})
+            finally:
+                elapsed = time.perf_counter() - start
+                if ctx.code() not in (None, grpc.StatusCode.OK) and code is grpc.StatusCode.OK:
+                    code = ctx.code()  # a servicer that set the code itself
+                metrics.observe(method, code.name, elapsed)
+                log(self._logger, logging.INFO if code is grpc.StatusCode.OK else logging.WARNING, "rpc",
+                    method=method, code=code.name, latency_ms=round(elapsed * 1000, 3), request_id=rid,
+                    **({"error": message} if message else {}))
+                context.request_id.reset(rid_token)
+                context.authorization.reset(auth_token)
+            ctx.abort(code, message)
+
+        return handle

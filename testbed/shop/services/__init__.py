@@ -1,0 +1,1 @@
+"""One module per shop service; each exposes `run(settings) -> int`."""
