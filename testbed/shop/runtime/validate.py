@@ -16,7 +16,7 @@ MAX_PAGE_SIZE = 100
 def ident(field: str, value: str) -> str:
     if not value:
         raise InvalidArgument(field, "is required")
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise InvalidArgument(field, "must be a 32-character lowercase hex id")
     return value
 
@@ -40,7 +40,7 @@ def email(field: str, value: str) -> str:
     value = value.strip().lower()
     if not value:
         raise InvalidArgument(field, "is required")
-    if len(value) > 254 or not _EMAIL.match(value):
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
         raise InvalidArgument(field, "is not a valid email address")
     return value
 
@@ -66,8 +66,8 @@ def decode_token(field: str, token: str) -> int:
     if not token:
         return 0
     try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-    except ValueError:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
         raise InvalidArgument(field, "is not a valid page token") from None
     prefix, _, number = raw.partition(":")
     if prefix != "o" or not number.isdigit() or len(number) > 9:
