@@ -13,12 +13,14 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
 from testbed.shop.web import session
 from testbed.shop.web.backends import CallContext, Shop
+from testbed.shop.web.forms import valid_id
 
 HERE = Path(__file__).parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
@@ -27,7 +29,11 @@ MAX_FORM_BYTES = 64 * 1024
 
 
 class LoginRequired(Exception):
-    """The page needs a logged-in user; the app redirects to /login?next=<path>."""
+    """The page needs a logged-in user; the app redirects to /login?next=<back>."""
+
+    def __init__(self, back: str) -> None:
+        super().__init__(back)
+        self.back = back
 
 
 class BadCsrf(Exception):
@@ -63,10 +69,21 @@ def call_context(request: Request, viewer: session.Viewer | None = None) -> Call
     return CallContext(request_id=rid, token=viewer.token if viewer else "")
 
 
-def require_viewer(request: Request) -> session.Viewer:
+def path_id(request: Request, name: str) -> str:
+    """An id from the URL path; a malformed one is a 404 without any RPC."""
+    value = request.path_params[name]
+    if not valid_id(value):
+        raise HTTPException(404)
+    return value
+
+
+def require_viewer(request: Request, *, back: str | None = None) -> session.Viewer:
+    """The logged-in user; otherwise LoginRequired, returning to `back` (default: this GET page, or /)."""
     user = session.viewer(request)
     if user is None:
-        raise LoginRequired()
+        if back is None:
+            back = request.url.path + (f"?{request.url.query}" if request.url.query else "") if request.method == "GET" else "/"
+        raise LoginRequired(back)
     return user
 
 

@@ -7,51 +7,21 @@ runtime's context variable, and echoed in the response's `x-request-id` header.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import sys
 import time
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from testbed.shop.runtime import context
+from testbed.shop.runtime import context, jsonlog
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 ACCESS_LOGGER = "testbed.shop.web.access"
 
 
-class JsonFormatter(logging.Formatter):
-    """Log records as one JSON object per line; `extra={"fields": {...}}` adds keys."""
-
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self._service = service
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "ts": round(record.created, 3),
-            "level": record.levelname.lower(),
-            "service": self._service,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        fields = getattr(record, "fields", None)
-        if isinstance(fields, dict):
-            line.update(fields)
-        if record.exc_info:
-            line["exc"] = self.formatException(record.exc_info)
-        return json.dumps(line, default=str)
-
-
 def configure_logging(service: str, level: str) -> None:
-    """Send every log record of the process (ours and uvicorn's) to stderr as JSON."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter(service))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper() if level.upper() in logging.getLevelNamesMapping() else "INFO")
+    """Every log record of the process (ours and uvicorn's) goes to stderr as the shop's JSON lines."""
+    jsonlog.configure(service, level if level.upper() in logging.getLevelNamesMapping() else "INFO")
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
