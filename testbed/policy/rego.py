@@ -1,0 +1,219 @@
+"""User Rego policies with conftest's semantics, whatever engine evaluates them.
+
+Engines: a `conftest` binary on PATH (exact by construction), otherwise regopy in an isolated
+subprocess (regopy can crash the process on `with` + builtins; a crash fails that policy, not
+the run). regopy silently mis-evaluates Rego v0, so v0 heads are rejected up front.
+
+conftest semantics reproduced here (policy/engine.go, v0.71): rules named
+^(deny|violation)(_[a-zA-Z0-9]+)*$ fail, ^warn(_[a-zA-Z0-9]+)*$ warn; a rule's results are
+strings or objects with a string `msg`; `exception` (a set of arrays of rule names without the
+deny_/violation_/warn_ prefix, "" for the bare names) suppresses a rule for that input.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from testbed.errors import ConfigError
+from testbed.policy.model import Finding, Severity, file_finding
+from testbed.policy.rules.inputs import REGO_DENY, REGO_ERROR, REGO_WARN
+from testbed.policy.settings import RegoSettings
+
+FAILURE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
+WARNING = re.compile(r"^warn(_[a-zA-Z0-9]+)*$")
+_PACKAGE = re.compile(r"^\s*package\s+([A-Za-z_][\w.]*)", re.M)
+_RULE_HEAD = re.compile(r"^((?:deny|violation|warn)(?:_[a-zA-Z0-9]+)*)\b", re.M)
+_STRINGS = re.compile(r'"(?:\\.|[^"\\\n])*"|`[^`]*`')
+_COMMENT = re.compile(r"#[^\n]*")
+_KEYWORD_LINE = re.compile(r"^\s*(package|import|default)\b")
+
+
+@dataclass(frozen=True)
+class RegoModule:
+    path: Path
+    package: str
+    text: str
+
+    @property
+    def rule_names(self) -> list[str]:
+        stripped = _COMMENT.sub("", _STRINGS.sub('""', self.text))
+        return [m[1] for m in _RULE_HEAD.finditer(stripped)]
+
+
+@dataclass(frozen=True)
+class Input:
+    """One evaluation input: a document (or the combined list) and where findings go."""
+
+    source: str
+    index: int | None
+    value: Any
+    kind: str = ""
+    namespace: str = ""
+    name: str = ""
+
+
+def load_modules(paths: Iterable[Path]) -> list[RegoModule]:
+    """Rego modules under the policy paths, skipping *_test.rego as conftest does."""
+    modules: list[RegoModule] = []
+    for path in paths:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such policy file or directory", field="policy")
+        files = [path] if path.is_file() else sorted(path.rglob("*.rego"))
+        for file in files:
+            if file.name.endswith("_test.rego"):
+                continue
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise ConfigError(f"cannot read policy: {err}", source=str(file)) from err
+            match = _PACKAGE.search(_COMMENT.sub("", text))
+            if match is None:
+                raise ConfigError("policy has no package declaration", source=str(file))
+            reject_v0(file, text)
+            modules.append(RegoModule(file, match[1], text))
+    if not modules:
+        raise ConfigError("no .rego policies found in the policy paths", field="policy")
+    return modules
+
+
+def reject_v0(path: Path, text: str) -> None:
+    """Raise when a rule head uses Rego v0 syntax (a body without `if`, `p[x] {` partial sets)."""
+    stripped = _COMMENT.sub("", _STRINGS.sub('""', text))
+    depth = 0
+    head_start = 0
+    for i, ch in enumerate(stripped):
+        if ch in "{[(":
+            if ch == "{" and depth == 0:
+                head = stripped[head_start:i]
+                line = head.strip().splitlines()[-1] if head.strip() else ""
+                if _v0_head(head):
+                    lineno = stripped.count("\n", 0, i) + 1
+                    raise ConfigError(
+                        f"line {lineno}: Rego v0 syntax `{line.strip()} {{`; only Rego v1 is evaluated "
+                        f"(regopy would silently mis-evaluate it). Convert with: opa fmt --v0-v1 -w {path}",
+                        source=str(path))
+            depth += 1
+        elif ch in "}])":
+            depth = max(0, depth - 1)
+            if depth == 0 and ch == "}":
+                head_start = i + 1
+        elif ch == "\n" and depth == 0:
+            head_start = i + 1
+
+
+def _v0_head(head: str) -> bool:
+    text = " ".join(head.split())
+    if not text or _KEYWORD_LINE.match(text):
+        return False
+    if re.search(r"\bif\b", text) or text.endswith(("=", ":=", ",", "(", "[", "else")):
+        return False
+    if text.startswith("}") or text == "else":
+        return False
+    return bool(re.match(r"^[A-Za-z_][\w.]*", text))
+
+
+def removed_prefix(rule: str) -> str:
+    if rule in ("violation", "deny", "warn"):
+        return ""
+    for prefix in ("violation_", "deny_", "warn_"):
+        rule = rule.removeprefix(prefix)
+    return rule
+
+
+def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: Input) -> tuple[list[Finding], list[str]]:
+    """Findings (failures, warnings) and exception queries for one input, as conftest computes them."""
+    findings: list[Finding] = []
+    exceptions: list[str] = []
+    package_value = package_value if isinstance(package_value, dict) else {}
+    exception_sets = package_value.get("exception")
+    for rule in rules:
+        name = removed_prefix(rule)
+        hits = 0
+        if isinstance(exception_sets, list):
+            hits = sum(1 for entry in exception_sets if isinstance(entry, list) for item in entry if item == name)
+        if hits:
+            exceptions.extend([f'data.{namespace}.exception[_][_] == "{name}"'] * hits)
+            continue
+        value = package_value.get(rule)
+        if not isinstance(value, list):
+            continue
+        for item in value:
+            message, metadata = _message(item)
+            if message is None:
+                continue
+            entry = REGO_DENY if FAILURE.match(rule) else REGO_WARN
+            finding = Finding(rule_id=f"rego:{namespace}.{rule}", severity=entry.severity, message=message,
+                              fix="", source=inp.source, index=inp.index, kind=inp.kind,
+                              namespace=inp.namespace, name=inp.name)
+            if metadata:
+                finding.extra = {"metadata": metadata}
+            findings.append(finding)
+    return findings, exceptions
+
+
+def _message(item: Any) -> tuple[str | None, dict[str, Any]]:
+    if isinstance(item, str):
+        return item, {}
+    if isinstance(item, dict):
+        msg = item.get("msg")
+        if not isinstance(msg, str):
+            return f"policy result has no string msg: {item!r}"[:300], {}
+        return msg, {k: v for k, v in item.items() if k != "msg"}
+    return None, {}
+
+
+def rules_by_namespace(modules: list[RegoModule], settings: RegoSettings) -> dict[str, list[str]]:
+    """namespace -> unique deny/violation/warn rule names, in first-seen order."""
+    wanted = None if settings.all_namespaces else set(settings.namespaces)
+    out: dict[str, list[str]] = {}
+    for module in modules:
+        if wanted is not None and module.package not in wanted:
+            continue
+        names = out.setdefault(module.package, [])
+        for rule in module.rule_names:
+            if (FAILURE.match(rule) or WARNING.match(rule)) and rule.lower() not in (n.lower() for n in names):
+                names.append(rule)
+    return out
+
+
+def choose_engine(requested: str) -> str:
+    if requested == "auto":
+        return "conftest" if shutil.which("conftest") else "regopy"
+    if requested == "conftest" and shutil.which("conftest") is None:
+        raise ConfigError("--rego-engine conftest: conftest is not on PATH (build it with ci/build-go-tools.sh)",
+                          field="rego-engine")
+    if requested not in ("conftest", "regopy"):
+        raise ConfigError(f"unknown Rego engine {requested!r}; use auto, conftest or regopy", field="rego-engine")
+    return requested
+
+
+def error_finding(modules: list[RegoModule], namespace: str, message: str) -> Finding:
+    files = sorted({str(m.path) for m in modules if m.package == namespace})
+    finding = file_finding(files[0] if files else namespace, REGO_ERROR.id, REGO_ERROR.severity,
+                           f"policy package {namespace} ({', '.join(files)}): {message}", fix=REGO_ERROR.fix)
+    return finding
+
+
+def evaluate(inputs: list[Input], settings: RegoSettings) -> tuple[list[Finding], str]:
+    """Evaluate user policies over inputs; returns findings and the engine used."""
+    modules = load_modules(settings.policy_paths)
+    engine = choose_engine(settings.engine)
+    namespaces = rules_by_namespace(modules, settings)
+    if not namespaces or not inputs:
+        return [], engine
+    if engine == "conftest":
+        from testbed.policy.rego_conftest import evaluate_with_conftest
+
+        return evaluate_with_conftest(modules, namespaces, inputs, settings), engine
+    from testbed.policy.rego_isolated import evaluate_isolated
+
+    return evaluate_isolated(modules, namespaces, inputs, settings), engine
+
+
+def severity_of(rule: str) -> Severity:
+    return REGO_DENY.severity if FAILURE.match(rule) else REGO_WARN.severity

@@ -1,0 +1,1 @@
+"""Built-in best-practice rules; each module registers its checks in `registry`."""
