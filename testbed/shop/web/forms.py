@@ -62,7 +62,7 @@ class FormReader:
         if not value:
             self.errors[name] = f"{label} is required."
             return lo
-        if not re.fullmatch(r"[+-]?\d{1,9}", value):
+        if not re.fullmatch(r"[+-]?[0-9]{1,9}", value):
             self.errors[name] = f"{label} must be a whole number."
             return lo
         number = int(value)

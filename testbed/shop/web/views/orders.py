@@ -64,7 +64,7 @@ async def cancel_order(request: Request) -> Response:
     viewer = pages.require_viewer(request, back=f"/orders/{order_id}")
     data = await pages.read_form(request)
     version = data.get("version")
-    expected = int(version) if isinstance(version, str) and version.isdigit() and len(version) < 19 else 0
+    expected = int(version) if isinstance(version, str) and version.isascii() and version.isdigit() and len(version) < 19 else 0
     request_pb = delivery_pb2.UpdateStatusRequest(order_id=order_id, state=delivery_pb2.CANCELLED, expected_version=expected)
     try:
         await pages.shop(request).call("delivery", "UpdateStatus", request_pb, pages.call_context(request, viewer), authenticated=True)
