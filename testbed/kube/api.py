@@ -41,7 +41,7 @@ class Applied:
     kind: str
     name: str
     namespace: str | None
-    changed: bool  # False when the server kept the object as it was (same resourceVersion)
+    changed: bool  # False when the object's spec, data and metadata are as they were
     resource_version: str
 
 
@@ -147,9 +147,8 @@ class KubeAPI:
                     force_conflicts=force,
                     _request_timeout=self.request_timeout_s,
                 ).to_dict()
-            rv_before = (before or {}).get("metadata", {}).get("resourceVersion")
-            rv_after = after["metadata"]["resourceVersion"]
-            results.append(Applied(obj["kind"], name, ns, rv_before != rv_after, rv_after))
+            changed = before is None or _desired_state(before) != _desired_state(after)
+            results.append(Applied(obj["kind"], name, ns, changed, after["metadata"]["resourceVersion"]))
         return results
 
     def apply_manifest(self, text: str, *, namespace: str | None = None) -> list[Applied]:
@@ -366,6 +365,15 @@ class KubeAPI:
 
 class _NotFound(TestbedError):
     """Internal: the server answered 404; public methods turn this into None/False."""
+
+
+def _desired_state(obj: Mapping[str, Any]) -> Obj:
+    """An object without what the server and controllers change on their own (status,
+    resourceVersion, managedFields), so two reads compare equal unless its content changed."""
+    meta = {
+        k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields", "generation")
+    }
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
 def _ref(kind: str, name: str, namespace: str | None) -> str:
