@@ -14,6 +14,7 @@ import time
 import grpc
 from google.protobuf.message import DecodeError
 from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from testbed.shop.events import Envelope
 from testbed.shop.events.inbox import Inbox, inbox_tables
@@ -111,11 +112,13 @@ class OrderPlacedHandler:
         placed = self._decode(event)
         if placed is None:
             return
-        if conn.execute(select(deliveries.c.order_id).where(deliveries.c.order_id == placed.order_id)).first() is not None:
+        now = time.time()
+        try:
+            with conn.begin_nested():  # a savepoint, so a duplicate order leaves the outer transaction usable
+                conn.execute(insert(deliveries).values(order_id=placed.order_id, user_id=placed.user_id, state=PENDING, version=FIRST_VERSION, created_at=now, updated_at=now))
+        except IntegrityError:
             log(self._logger, logging.WARNING, "delivery already exists; event skipped", event_id=event.id, order_id=placed.order_id)
             return
-        now = time.time()
-        conn.execute(insert(deliveries).values(order_id=placed.order_id, user_id=placed.user_id, state=PENDING, version=FIRST_VERSION, created_at=now, updated_at=now))
         log(self._logger, logging.INFO, "delivery created", event_id=event.id, order_id=placed.order_id, user_id=placed.user_id)
 
     def _decode(self, event: Envelope) -> events_pb2.OrderPlaced | None:

@@ -98,7 +98,7 @@ class OrderPlacedHandler:
             return None
         ids_ok = all(0 < len(value) <= MAX_ID_LEN for value in (placed.order_id, placed.user_id))
         if not ids_ok or placed.total_cents < 0:
-            log(self._logger, logging.ERROR, "invalid OrderPlaced skipped", event_id=event.id, order_id=placed.order_id, user_id=placed.user_id, total_cents=placed.total_cents)
+            log(self._logger, logging.ERROR, "invalid OrderPlaced skipped", event_id=event.id, order_id=placed.order_id[:100], user_id=placed.user_id[:100], total_cents=placed.total_cents)
             return None
         return placed
 

@@ -4,8 +4,9 @@ Re-rating replaces the stars. Text sent with a rating is posted as a comment on 
 through the comment service, as the caller (their token travels with the call), and the
 rating keeps the id of the newest such comment. A re-rate without text, or with the same
 text as the comment it already points at, posts nothing and keeps that comment (which also
-makes a retried RateProduct post its text once). The comment is posted before the rating is stored, so a failure in between can leave a
-comment without a rating, never a rating pointing at a comment that does not exist.
+makes a retried RateProduct post its text once). The comment is posted before the rating
+is stored, so a failure in between can leave a comment without a rating, never a rating
+pointing at a comment that does not exist.
 """
 
 from __future__ import annotations
