@@ -110,7 +110,7 @@ def _v0_head(head: str) -> bool:
     text = " ".join(head.split())
     if not text or _KEYWORD_LINE.match(text):
         return False
-    if re.search(r"\bif\b", text) or text.endswith(("=", ":=", ",", "(", "[", "else")):
+    if re.search(r"\bif\b", text) or text.endswith(("=", ":=", ",", "(", "[", ":", "|", "contains", "else")):
         return False
     if text.startswith("}") or text == "else":
         return False
@@ -137,7 +137,9 @@ def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: 
         if isinstance(exception_sets, list):
             hits = sum(1 for entry in exception_sets if isinstance(entry, list) for item in entry if item == name)
         if hits:
-            exceptions.extend([f'data.{namespace}.exception[_][_] == "{name}"'] * hits)
+            query = f'data.{namespace}.exception[_][_] == "{name}"'
+            exceptions.extend([query] * hits)
+            findings.extend(exception_finding(namespace, rule, query, inp) for _ in range(hits))
             continue
         value = package_value.get(rule)
         if not isinstance(value, list):
@@ -154,6 +156,13 @@ def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: 
                 finding.extra = {"metadata": metadata}
             findings.append(finding)
     return findings, exceptions
+
+
+def exception_finding(namespace: str, rule: str, query: str, inp: Input) -> Finding:
+    """A conftest exception, reported as a waived finding (waived findings are never dropped)."""
+    return Finding(rule_id=f"rego:{namespace}.exception", severity=severity_of(rule) if rule else REGO_WARN.severity,
+                   message=f"excepted by {query}", source=inp.source, index=inp.index, kind=inp.kind,
+                   namespace=inp.namespace, name=inp.name, waived="Rego exception", waived_by=f"data.{namespace}.exception")
 
 
 def _message(item: Any) -> tuple[str | None, dict[str, Any]]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed.policy.model import Finding
-from testbed.policy.rego import FAILURE, Input, RegoModule, error_finding, severity_of
+from testbed.policy.rego import FAILURE, Input, RegoModule, error_finding, exception_finding, removed_prefix, severity_of
 from testbed.policy.settings import RegoSettings
 
 
@@ -63,6 +63,10 @@ def evaluate_with_conftest(modules: list[RegoModule], namespaces: dict[str, list
         namespace = result.get("namespace", "")
         if inp is None:
             continue
+        for item in result.get("exceptions") or []:
+            query = str(item.get("msg", ""))
+            name = query.rsplit("==", 1)[-1].strip().strip('"')
+            findings.append(exception_finding(namespace, _rule_for_exception(namespace, name, namespaces), query, inp))
         for level in ("failures", "warnings"):
             for item in result.get(level) or []:
                 query = (item.get("metadata") or {}).get("query", "")
@@ -96,3 +100,8 @@ def _write_combined(tmp: Path, combined: list[dict[str, Any]]) -> list[str]:
                 fh.write("\n---\n".join(json.dumps(c) for c in contents))
         files.append(relative)
     return files
+
+
+def _rule_for_exception(namespace: str, name: str, namespaces: dict[str, list[str]]) -> str:
+    """The rule an exception name refers to (first match), for its severity."""
+    return next((r for r in namespaces.get(namespace, []) if removed_prefix(r) == name), "")
