@@ -10,6 +10,8 @@ ever shown.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import grpc
@@ -39,6 +41,8 @@ CALLER_CODES = frozenset(
     }
 )
 MAX_DETAIL_CHARS = 300
+# Services phrase INVALID_ARGUMENT details as "<field>: <problem>".
+_FIELD_PREFIX = re.compile(r"^([a-z_][a-z0-9_]*): ")
 
 _HTTP_STATUS: dict[grpc.StatusCode, int] = {
     grpc.StatusCode.INVALID_ARGUMENT: 400,
@@ -84,6 +88,17 @@ class ServiceFailure(Exception):
     @property
     def service_title(self) -> str:
         return SERVICE_TITLES.get(self.service, self.service)
+
+    @property
+    def field(self) -> str:
+        """The request field an INVALID_ARGUMENT names, or ""."""
+        match = _FIELD_PREFIX.match(self.details) if self.code == grpc.StatusCode.INVALID_ARGUMENT else None
+        return match.group(1) if match else ""
+
+    def form_errors(self, fields: Iterable[str], fallback: str) -> dict[str, str]:
+        """{field: message} when the failure names one of the form's `fields`, else {fallback: message}."""
+        key = self.field if self.field and self.field in set(fields) else fallback
+        return {key: self.user_message()}
 
     def user_message(self) -> str:
         """One sentence for the page; never internals of a server-side failure."""

@@ -77,3 +77,14 @@ def test_from_rpc_error_reads_code_and_details() -> None:
 
     f = ServiceFailure.from_rpc_error("product", "GetProduct", FakeCall())
     assert (f.code, f.details, f.http_status) == (grpc.StatusCode.NOT_FOUND, "no product p9", 404)
+
+
+def test_field_named_by_invalid_argument_lands_on_that_field() -> None:
+    f = failure(grpc.StatusCode.INVALID_ARGUMENT, "card_number: fails the Luhn check", service="payment")
+    assert f.field == "card_number"
+    assert f.form_errors(("card_number", "cardholder_name"), fallback="checkout") == {"card_number": "card_number: fails the Luhn check"}
+    assert f.form_errors(("email",), fallback="form") == {"form": "card_number: fails the Luhn check"}
+
+
+def test_only_invalid_argument_names_a_field() -> None:
+    assert failure(grpc.StatusCode.FAILED_PRECONDITION, "cart: is empty").field == ""

@@ -40,7 +40,8 @@ async def login(request: Request) -> Response:
             return pages.render(request, "login.html", {"errors": {"form": WRONG_CREDENTIALS}, "values": values, "next": back}, status_code=401)
         if failure.http_status != 400:
             raise
-        return pages.render(request, "login.html", {"errors": {"form": failure.user_message()}, "values": values, "next": back}, status_code=400)
+        errors = failure.form_errors(("email", "password"), fallback="form")
+        return pages.render(request, "login.html", {"errors": errors, "values": values, "next": back}, status_code=400)
     session.flash(request, "info", "You are logged in.")
     return pages.redirect(back)
 
@@ -63,7 +64,8 @@ async def signup(request: Request) -> Response:
             return pages.render(request, "signup.html", {"errors": {"email": "An account with this email already exists."}, "values": values}, status_code=409)
         if failure.http_status not in (400, 409):
             raise
-        return pages.render(request, "signup.html", {"errors": {"form": failure.user_message()}, "values": values}, status_code=failure.http_status)
+        errors = failure.form_errors(("email", "display_name", "password"), fallback="form")
+        return pages.render(request, "signup.html", {"errors": errors, "values": values}, status_code=failure.http_status)
     await _authenticate(request, form.email, form.password)
     session.flash(request, "info", f"Welcome, {form.display_name}! Your account is ready.")
     return pages.redirect("/")

@@ -90,7 +90,9 @@ async def checkout(request: Request) -> Response:
     except ServiceFailure as failure:
         if failure.http_status not in (400, 404, 409):
             raise
-        return await _render_cart(request, viewer, status_code=failure.http_status, errors={"checkout": failure.user_message()}, values=values)
+        errors = failure.form_errors(CARD_FIELDS, fallback="checkout")
+        errors.setdefault("checkout", "Please correct the payment details.")
+        return await _render_cart(request, viewer, status_code=failure.http_status, errors=errors, values=values)
     session.flash(request, "info", "Thank you! Your order was placed.")
     return pages.redirect(f"/orders/{reply.order.id}")
 
