@@ -123,12 +123,16 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
             return _orders_to_proto(conn, [row])[0] if row is not None else None
 
     def _check_dependencies(self, user_id: str, payment_info_id: str) -> None:
+        """Both lookups run concurrently, each with its own deadline and the caller's token."""
+        user_call = self._users.GetUser.future(user_pb2.GetUserRequest(id=user_id), timeout=DEPENDENCY_DEADLINE_S)
+        payment_call = self._payments.GetPaymentInfo.future(payment_pb2.GetPaymentInfoRequest(id=payment_info_id), timeout=DEPENDENCY_DEADLINE_S)
         try:
-            self._users.GetUser(user_pb2.GetUserRequest(id=user_id), timeout=DEPENDENCY_DEADLINE_S)
+            user_call.result()
         except grpc.RpcError as err:
+            payment_call.cancel()
             raise DependencyError("user", err) from None
         try:
-            info = self._payments.GetPaymentInfo(payment_pb2.GetPaymentInfoRequest(id=payment_info_id), timeout=DEPENDENCY_DEADLINE_S)
+            info = payment_call.result()
         except grpc.RpcError as err:
             raise DependencyError("payment", err) from None
         if info.user_id != user_id:

@@ -68,20 +68,41 @@ class _Auth:
         return self.principal()
 
 
-class _Users:
-    calls = 0
+class _Done:
+    """Stands in for a finished gRPC future."""
 
-    def GetUser(self, request: user_pb2.GetUserRequest, timeout: float) -> user_pb2.User:
+    def __init__(self, value: object) -> None:
+        self._value = value
+
+    def result(self) -> object:
+        return self._value
+
+    def cancel(self) -> bool:
+        return False
+
+
+class _Method:
+    def __init__(self, answer) -> None:  # type: ignore[no-untyped-def]
+        self.answer = answer
+        self.calls = 0
+
+    def future(self, request: object, timeout: float) -> _Done:
         self.calls += 1
-        return user_pb2.User(id=request.id)
+        return _Done(self.answer(request))
+
+
+class _Users:
+    def __init__(self) -> None:
+        self.GetUser = _Method(lambda req: user_pb2.User(id=req.id))
+
+    @property
+    def calls(self) -> int:
+        return self.GetUser.calls
 
 
 class _Payments:
     def __init__(self, owner: str) -> None:
-        self.owner = owner
-
-    def GetPaymentInfo(self, request: payment_pb2.GetPaymentInfoRequest, timeout: float) -> payment_pb2.PaymentInfo:
-        return payment_pb2.PaymentInfo(id=request.id, user_id=self.owner)
+        self.GetPaymentInfo = _Method(lambda req: payment_pb2.PaymentInfo(id=req.id, user_id=owner))
 
 
 @pytest.fixture
