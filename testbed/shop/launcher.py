@@ -40,6 +40,21 @@ class Datastores:
         return f"{base}/{service}"
 
 
+def pid_runs_service(pid: int, service: str) -> bool:
+    """True if `pid` is alive and is a shop process for `service` (guards against pid reuse)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    if stat.rpartition(")")[2].split()[0] == "Z":
+        return False
+    return b"testbed.shop" in cmdline and service.encode() in cmdline
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -47,13 +62,20 @@ class ServiceProcess:
     process: subprocess.Popen[bytes] | None = None
     metrics_port: int | None = None
     started_at: float = 0.0
+    adopted_pid: int | None = None  # started by an earlier invocation; known from the state file
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process is not None else self.adopted_pid
+
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        if self.process is not None:
+            return self.process.poll() is None
+        return self.adopted_pid is not None and pid_runs_service(self.adopted_pid, self.name)
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
@@ -70,7 +92,9 @@ def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could bind `port` (with SO_REUSEADDR, as gRPC and uvicorn do)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
@@ -148,6 +172,7 @@ class ShopProcesses:
             env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
             proc.process = subprocess.Popen(self._command(name), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
             log.close()
+            proc.adopted_pid = None
             proc.started_at = time.time()
 
     def wait_ready(self, names: Iterable[str] | None = None, timeout_s: float = 30.0) -> None:
@@ -171,20 +196,30 @@ class ShopProcesses:
 
     def stop(self, names: Iterable[str] | None = None, grace_s: float = 8.0, kill: bool = False) -> dict[str, int | None]:
         """SIGTERM (or SIGKILL with kill=True), wait up to grace_s, then SIGKILL; return exit codes."""
-        targets = [self.procs[n] for n in (names or self.services) if self.procs[n].process is not None]
+        targets = [self.procs[n] for n in (names or self.services) if self.procs[n].pid is not None]
         for proc in targets:
             if proc.alive():
-                assert proc.process is not None
-                os.kill(proc.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+                assert proc.pid is not None
+                os.kill(proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         codes: dict[str, int | None] = {}
         for proc in targets:
-            assert proc.process is not None
-            try:
-                codes[proc.name] = proc.process.wait(max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.process.kill()
-                codes[proc.name] = proc.process.wait(5)
+            if proc.process is not None:
+                try:
+                    codes[proc.name] = proc.process.wait(max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    proc.process.kill()
+                    codes[proc.name] = proc.process.wait(5)
+            else:  # not our child: we cannot read its exit code, only see it go
+                while proc.alive() and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                if proc.alive() and proc.adopted_pid is not None:
+                    os.kill(proc.adopted_pid, signal.SIGKILL)
+                    end = time.monotonic() + 5
+                    while proc.alive() and time.monotonic() < end:
+                        time.sleep(0.05)
+                codes[proc.name] = None
+                proc.adopted_pid = None
         return codes
 
     def tail(self, name: str, lines: int = 5) -> str:

@@ -3,7 +3,6 @@ PostgreSQL, Redis and NATS servers (Debian packages) started for the test module
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from testbed.shop.launcher import Datastores, ShopProcesses
-from testbed.shop.stubs import Account, Stubs, sign_up
+from testbed.shop.stubs import Stubs
 from testbed.shop.topology import GRPC_SERVICES
 from testbed.testing import servers
 
@@ -56,6 +55,3 @@ def stubs_for() -> Iterator[Callable[[ShopProcesses], Stubs]]:
     for s in made:
         s.close()
 
-
-def new_account(stubs: Stubs) -> Account:
-    return sign_up(stubs, f"u{uuid.uuid4().hex[:12]}@example.com", "correct horse battery", "Test User")

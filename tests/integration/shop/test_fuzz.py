@@ -19,8 +19,7 @@ from testbed.shop.v1 import (  # noqa: F401  (imports register the descriptors)
     cart_pb2, comment_pb2, delivery_pb2, events_pb2, order_pb2, payment_pb2, point_pb2, product_pb2, rate_pb2, user_pb2,
 )
 
-from .conftest import new_account
-from .flows import add_card, make_product
+from testbed.testing.shopflows import add_card, make_product, new_account
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +68,7 @@ def message_strategy(desc: Descriptor, known_ids: list[str], depth: int = 0) -> 
             single = st.integers(-3, 12)  # proto3 enums are open: unknown values must be handled
         else:
             single = _edge_ints(*INT_BOUNDS.get(f.type, (-(2**31), 2**31 - 1)))
-        repeated = f.label == FieldDescriptor.LABEL_REPEATED
+        repeated = f.is_repeated
         fields[f.name] = st.lists(single, max_size=4) if repeated else single
     keys = sorted(fields)
 
@@ -79,7 +78,7 @@ def message_strategy(desc: Descriptor, known_ids: list[str], depth: int = 0) -> 
             if not keep:
                 continue
             value, field = values[key], desc.fields_by_name[key]
-            if field.label == FieldDescriptor.LABEL_REPEATED:
+            if field.is_repeated:
                 getattr(msg, key).extend(value) if field.type != FieldDescriptor.TYPE_MESSAGE else [getattr(msg, key).add().CopyFrom(v) for v in value]
             elif field.type == FieldDescriptor.TYPE_MESSAGE:
                 getattr(msg, key).CopyFrom(value)

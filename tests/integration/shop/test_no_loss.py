@@ -6,8 +6,7 @@ import pytest
 
 from testbed.shop.v1 import delivery_pb2, point_pb2
 
-from .conftest import new_account
-from .flows import add_card, buy, eventually, make_product
+from testbed.testing.shopflows import add_card, buy, eventually, make_product, new_account
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoRe
 from testbed.shop.topology import GRPC_NAMES
 from testbed.shop.v1 import cart_pb2, events_pb2, events_pb2_grpc, product_pb2
 
-from .conftest import new_account
-from .flows import make_product
+from testbed.testing.shopflows import make_product, new_account
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,7 @@ import pytest
 
 from testbed.shop.v1 import cart_pb2, delivery_pb2, order_pb2, point_pb2
 
-from .conftest import new_account
-from .flows import add_card, buy, eventually, make_product, rpc_code
+from testbed.testing.shopflows import add_card, buy, eventually, make_product, rpc_code, new_account
 
 pytestmark = pytest.mark.integration
 

@@ -1,19 +1,24 @@
-"""Shop actions the integration tests compose: a seller with products, a buyer with a card."""
+"""Shop actions tests and suites compose: accounts, a seller with products, a buyer with a card, polling."""
 
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
 
-from testbed.shop.stubs import Account, Stubs
+from testbed.shop.stubs import Account, Stubs, sign_up
 from testbed.shop.v1 import cart_pb2, order_pb2, payment_pb2, product_pb2
 
 T = TypeVar("T")
 
 CARD = "4242 4242 4242 4242"
+
+
+def new_account(stubs: Stubs) -> Account:
+    return sign_up(stubs, f"u{uuid.uuid4().hex[:12]}@example.com", "correct horse battery", "Test User")
 
 
 def make_product(stubs: Stubs, seller: Account, name: str = "Widget", price_cents: int = 1999, stock: int = 100) -> product_pb2.Product:
