@@ -43,16 +43,23 @@ class _ManifestLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_object(node, deep)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                key = key_node.value
-                if key in seen:
-                    self.duplicates.append((str(key), key_node.start_mark.line + 1))
-                seen.add(key)
-        mapping = super().construct_mapping(node, deep)
-        if any(not isinstance(k, str) for k in mapping):
-            return {_string_key(k): v for k, v in mapping.items()}
+        """Keys become strings (as sigs.k8s.io/yaml does); repeated keys are recorded, last one wins."""
+        own = {id(key_node) for key_node, _ in node.value if key_node.tag != "tag:yaml.org,2002:merge"}
+        self.flatten_mapping(node)
+        mapping: dict[str, Any] = {}
+        seen_own: set[str] = set()
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, str):
+                if isinstance(key, (list, dict)):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark, "found an unhashable key", key_node.start_mark)
+                key = _string_key(key)
+            if id(key_node) in own:
+                if key in seen_own:
+                    self.duplicates.append((key, key_node.start_mark.line + 1))
+                seen_own.add(key)
+            mapping[key] = self.construct_object(value_node, deep=deep)
         return mapping
 
 

@@ -1,12 +1,14 @@
 """Runs the regopy worker in a subprocess and turns native crashes into per-policy errors.
 
 All namespaces are first evaluated in one process; if it dies, each namespace is retried
-alone, so one crashing policy package fails with TB-REGO-ERROR and the others still report.
+alone with only its own modules and the packages they reference, so one crashing policy
+package fails with TB-REGO-ERROR and the others still report.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -47,6 +49,17 @@ def _run_worker(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     return result
 
 
+def modules_for(namespace: str, modules: list[RegoModule]) -> list[RegoModule]:
+    """The namespace's modules plus those of every package they reference (transitively)."""
+    wanted = {namespace}
+    while True:
+        texts = " ".join(m.text for m in modules if m.package in wanted)
+        referenced = {m.package for m in modules if re.search(rf"\bdata\.{re.escape(m.package)}\b", texts)}
+        if referenced <= wanted:
+            return [m for m in modules if m.package in wanted]
+        wanted |= referenced
+
+
 def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]], inputs: list[Input],
                       settings: RegoSettings) -> list[Finding]:
     job_modules = [[str(m.path), m.text] for m in modules]
@@ -58,9 +71,9 @@ def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]
         results, errors = out.get("results", {}), out.get("errors", {})
     except WorkerDied:
         for namespace in namespaces:
+            own = [[str(m.path), m.text] for m in modules_for(namespace, modules)]
             try:
-                out = _run_worker({"modules": job_modules, "namespaces": [namespace], "inputs": values},
-                                  settings.timeout_s)
+                out = _run_worker({"modules": own, "namespaces": [namespace], "inputs": values}, settings.timeout_s)
                 results.update(out.get("results", {}))
                 errors.update(out.get("errors", {}))
             except WorkerDied as died:
