@@ -17,7 +17,7 @@ from testbed.shop.stubs import Account, Stubs, sign_up
 from testbed.shop.topology import ALL_SERVICES
 from testbed.shop.v1 import product_pb2
 
-from .webclient import WebClient, attr_values, text_of
+from web_client import WebClient, attr_values, text_of
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .fakeshop import SLOW_FILTER, FakeShop
-from .webclient import WebProcess, start_web, text_of, web_command
+from web_fakeshop import SLOW_FILTER, FakeShop
+from web_client import WebProcess, start_web, text_of, web_command
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx is wha
 from testbed.shop.v1 import cart_pb2, comment_pb2, payment_pb2, product_pb2, rate_pb2, user_pb2
 from testbed.shop.web.app import build_app
 
-from .stubshop import StubShop
+from web_stubshop import StubShop
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-" + "x" * 32
