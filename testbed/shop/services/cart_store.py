@@ -79,8 +79,11 @@ class SqlCartStore:
 
     @staticmethod
     def _state(conn: Any, user_id: str) -> CartState:
-        rows = conn.execute(select(cart_items.c.product_id, cart_items.c.quantity).where(cart_items.c.user_id == user_id).order_by(cart_items.c.product_id)).all()
+        # Generation first: under READ COMMITTED a settle may land between the two reads, and
+        # old generation + newer lines is harmless (the old key returns the existing order),
+        # whereas old lines + newer generation would order the settled lines a second time.
         gen = conn.execute(select(cart_generations.c.generation).where(cart_generations.c.user_id == user_id)).scalar()
+        rows = conn.execute(select(cart_items.c.product_id, cart_items.c.quantity).where(cart_items.c.user_id == user_id).order_by(cart_items.c.product_id)).all()
         return CartState(items={r.product_id: r.quantity for r in rows}, generation=int(gen or 0))
 
     def add(self, user_id: str, product_id: str, quantity: int) -> CartState:
