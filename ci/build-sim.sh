@@ -47,7 +47,6 @@ $(for p in "${pkgs[@]}"; do echo "	_ \"$p\""; done)
 )
 GO
     go mod tidy >/dev/null 2>&1 || go get "${pkgs[@]}"
-    commit="$(go mod download -json "k8s.io/kubernetes@${K8S_VERSION}" | sed -n 's/.*"Hash": *"\([^"]*\)".*/\1/p' | head -1)"
     ver_pkg=k8s.io/component-base/version
     major="${K8S_VERSION#v}"; major="${major%%.*}"
     minor_num="${K8S_VERSION#v*.}"; minor_num="${minor_num%%.*}"

@@ -27,7 +27,7 @@ from testbed.kube.wait import Seen, wait_until
 from testbed.sim import config as sim_config
 from testbed.sim.binaries import SimBinaries, locate
 from testbed.sim.config import SimClusterSpec
-from testbed.sim.nodes import cluster_nodes, ensure_nodes, wait_nodes_ready
+from testbed.sim.nodes import cluster_nodes, ensure_nodes, set_node_not_ready, wait_nodes_ready
 from testbed.sim.processes import Proc, is_running, listening_ports, port_in_use, read_pidfiles, terminate
 from testbed.sim.status import SimState, SimStatus, apiserver_url, inspect, recorded_components
 from testbed.sim.versions import state_dir
@@ -81,6 +81,12 @@ class SimCluster:
         """Where to reach the cluster: the API URL and the kubeconfig path."""
         url = apiserver_url(self.workdir)
         return {"kube-apiserver": url or "", "kubeconfig": str(self.kubeconfig)} if url else {}
+
+    # -- fault hooks (for chaos experiments) ---------------------------------------------
+    def set_node_ready(self, node: str, ready: bool) -> None:
+        """Make kwok report `node` NotReady (ready=False) until it is healed (ready=True)."""
+        with self.api() as api:
+            set_node_not_ready(api, node, not_ready=not ready)
 
     # -- up --------------------------------------------------------------------------------
     def up(self, spec: SimClusterSpec | None = None, *, timeout_s: float = 120.0) -> UpResult:

@@ -32,6 +32,7 @@ SIM_CLUSTER_ENV = "TESTBED_SIM_CLUSTER"
 NAMESPACE_LABEL = "testbed.io/test-namespace"
 SESSION_UP_TIMEOUT_S = 180.0
 SERVICE_ACCOUNT_TIMEOUT_S = 30.0
+REGISTRY_LOCK_TIMEOUT_S = 2 * SESSION_UP_TIMEOUT_S + 60.0
 
 
 def in_ci() -> bool:
@@ -148,9 +149,20 @@ def _session_cluster_name(config: pytest.Config) -> str:
 
 @contextmanager
 def _registry_lock(state: Path) -> Iterator[None]:
+    """Serialise session bring-ups and teardowns across the xdist workers of all runs."""
+    from testbed.kube.wait import Seen, wait_until
+
     state.mkdir(parents=True, exist_ok=True)
     with (state / "pytest-sessions.lock").open("a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # held only for a bring-up or a teardown, both bounded
+
+        def acquire() -> Seen[None]:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return Seen(False, "another test process is bringing a sim cluster up or down")
+            return Seen(True, "acquired")
+
+        wait_until(f"lock {lock.name}", acquire, timeout_s=REGISTRY_LOCK_TIMEOUT_S, interval_s=0.2)
         try:
             yield
         finally:
