@@ -116,9 +116,13 @@ async def _await_future(future: grpc.Future) -> Any:
     loop = asyncio.get_running_loop()
     waiter: asyncio.Future[None] = loop.create_future()
 
+    def wake() -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
     def done(_: grpc.Future) -> None:
         try:
-            loop.call_soon_threadsafe(lambda: waiter.done() or waiter.set_result(None))
+            loop.call_soon_threadsafe(wake)
         except RuntimeError:  # the loop closed while the call was in flight (shutdown)
             pass
 

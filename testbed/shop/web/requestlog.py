@@ -2,7 +2,8 @@
 
 The id is taken from an incoming `x-request-id` header when it is well formed, or made
 fresh; it is stored in the ASGI scope (views pass it into gRPC metadata), set in the
-runtime's context variable, and echoed in the response's `x-request-id` header.
+runtime's context variable, and echoed in the response's `x-request-id` header. The same
+outermost middleware adds the security headers every response carries.
 """
 
 from __future__ import annotations
@@ -17,6 +18,12 @@ from testbed.shop.runtime import context, jsonlog
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 ACCESS_LOGGER = "testbed.shop.web.access"
+# Every page is self-contained (no scripts, no external assets), so the policy can be strict.
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"content-security-policy", b"default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+)
 
 
 def configure_logging(service: str, level: str) -> None:
@@ -59,7 +66,7 @@ class RequestLogMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1"))]
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode("latin-1")), *SECURITY_HEADERS]
             await send(message)
 
         try:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import signal
 import socket
@@ -90,7 +91,7 @@ def run(settings: ServiceSettings) -> int:
         log_config=None,
         access_log=False,
         lifespan="off",
-        timeout_graceful_shutdown=max(settings.grace_s, 0.1),
+        timeout_graceful_shutdown=math.ceil(settings.grace_s),
         server_header=False,
         proxy_headers=False,
     )

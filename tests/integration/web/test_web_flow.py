@@ -8,16 +8,14 @@ import time
 import uuid
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+from web_client import WebClient, attr_values, text_of
 
 from testbed.shop.launcher import ShopProcesses
 from testbed.shop.stubs import Account, Stubs, sign_up
 from testbed.shop.topology import ALL_SERVICES
 from testbed.shop.v1 import product_pb2
-
-from web_client import WebClient, attr_values, text_of
 
 pytestmark = pytest.mark.integration
 PASSWORD = "correct horse battery"

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
-from web_fakeshop import SLOW_FILTER, FakeShop
 from web_client import WebProcess, start_web, text_of, web_command
+from web_fakeshop import SLOW_FILTER, FakeShop
 
 pytestmark = pytest.mark.integration
 

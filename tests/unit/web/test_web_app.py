@@ -14,10 +14,10 @@ with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx is wha
     warnings.simplefilter("ignore", UserWarning)
     from starlette.testclient import TestClient
 
+from web_stubshop import StubShop
+
 from testbed.shop.v1 import cart_pb2, comment_pb2, payment_pb2, product_pb2, rate_pb2, user_pb2
 from testbed.shop.web.app import build_app
-
-from web_stubshop import StubShop
 
 pytestmark = pytest.mark.unit
 SECRET = "unit-test-secret-" + "x" * 32
@@ -218,3 +218,20 @@ def test_open_redirects_are_refused_after_login(client: TestClient) -> None:
     token = csrf(client.get("/login").text)
     reply = client.post("/login", data={"csrf_token": token, "email": "ann@example.com", "password": "password1", "next": "//evil.example/x"})
     assert reply.headers["location"] == "/"
+
+
+def test_every_response_carries_the_security_headers(client: TestClient) -> None:
+    for path in ("/", "/healthz", "/no/such/page"):
+        headers = client.get(path).headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"]
+        assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_images_are_served_only_as_images(client: TestClient, shop: StubShop) -> None:
+    def image(content_type: str) -> product_pb2.Image:
+        return product_pb2.Image(info=product_pb2.ImageInfo(id="img1", content_type=content_type), data=b"bytes")
+
+    shop.on("product", "GetImage", image("image/png"))
+    assert client.get("/images/img1").headers["content-type"] == "image/png"
+    shop.on("product", "GetImage", image("text/html"))
+    assert client.get("/images/img1").headers["content-type"] == "application/octet-stream"

@@ -128,8 +128,7 @@ async def product_image(request: Request) -> Response:
     image_id = pages.path_id(request, "image_id")
     image = await pages.shop(request).call("product", "GetImage", product_pb2.GetImageRequest(id=image_id), pages.call_context(request))
     media_type = image.info.content_type if image.info.content_type in IMAGE_TYPES else "application/octet-stream"
-    headers = {"cache-control": "public, max-age=300", "x-content-type-options": "nosniff"}
-    return Response(image.data, media_type=media_type, headers=headers)
+    return Response(image.data, media_type=media_type, headers={"cache-control": "private, max-age=300"})
 
 
 async def rate_product(request: Request) -> Response:
