@@ -94,9 +94,11 @@ def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
 def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for key, raw in environ.items():
-        if not key.startswith("TESTBED_") or key in ("TESTBED_CACHE", "TESTBED_CONFIG", "TESTBED_SIM_CLUSTER", "TESTBED_RUN_ID", "TESTBED_STATE"):
+        if not key.startswith("TESTBED_"):
             continue
         path = key.removeprefix("TESTBED_").lower().split("__")
+        if path[0] not in Config.model_fields:
+            continue  # TESTBED_CACHE, TESTBED_RUN_DIR, ... belong to other parts of testbed
         value: Any = raw
         if path == ["suites"]:
             value = [s.strip() for s in raw.split(",") if s.strip()]

@@ -1,12 +1,29 @@
-"""testbed's pytest plugin (entry point `pytest11`): suite markers and fixtures for suites.
+"""testbed's pytest plugin (entry point `pytest11`): suite markers and the fixtures suites use.
 
 Registered for every pytest run in an environment where testbed is installed, so it must
 stay cheap to import: anything heavy is imported inside the fixtures that need it.
+
+Fixtures: `testbed_config`, `testbed_target`, `testbed_endpoints`, `shop` (ready gRPC
+stubs per service), `user_factory` (new signed-up, authenticated accounts), `web_url`,
+`run_id`, `artifacts_dir`. Suites run the same under `testbed conform` and plain
+`pytest suites/`; with nothing up, the session stops with exit code 3.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import pytest
+
+if TYPE_CHECKING:
+    from testbed.config import Config
+    from testbed.shop.stubs import Account, Stubs
+    from testbed.targets.base import Endpoints, Target
 
 SUITE_MARKERS = {
     "e2e": "conformance suite: gRPC API flows",
@@ -16,8 +33,91 @@ SUITE_MARKERS = {
     "policy": "conformance suite: manifest policy",
     "cluster": "conformance suite: cluster component readiness",
 }
+NEEDS_RUNNING_CODE = ("e2e", "ui", "load", "chaos")  # not applicable where no pod runs real code (sim)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, help_text in SUITE_MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {help_text}")
+
+
+@pytest.fixture(scope="session")
+def testbed_config() -> "Config":
+    from testbed.config import load_config
+    from testbed.errors import ConfigError
+
+    try:
+        return load_config()
+    except ConfigError as err:
+        pytest.exit(f"testbed: {err.message}", returncode=2)
+
+
+@pytest.fixture(scope="session")
+def testbed_target(testbed_config: "Config") -> "Target":
+    from testbed.targets import get_target
+
+    return get_target(testbed_config)
+
+
+@pytest.fixture(scope="session")
+def testbed_endpoints(testbed_target: "Target") -> "Endpoints":
+    from testbed.errors import TargetUnreachable
+
+    try:
+        return testbed_target.endpoints()
+    except TargetUnreachable as err:
+        pytest.exit(f"testbed: {err.message}", returncode=3)
+
+
+@pytest.fixture(autouse=True)
+def _not_applicable_where_no_code_runs(request: pytest.FixtureRequest) -> None:
+    """On sim, suites that need running services report 'not applicable' (a visible skip)."""
+    if not any(request.node.get_closest_marker(m) for m in NEEDS_RUNNING_CODE):
+        return
+    endpoints: Endpoints = request.getfixturevalue("testbed_endpoints")
+    if endpoints.simulated:
+        pytest.skip("not applicable on sim: no pod runs real code")
+
+
+@pytest.fixture(scope="session")
+def shop(testbed_endpoints: "Endpoints") -> Iterator["Stubs"]:
+    from testbed.shop.stubs import Stubs
+
+    stubs = Stubs(testbed_endpoints.grpc)
+    yield stubs
+    stubs.close()
+
+
+@pytest.fixture
+def user_factory(shop: "Stubs") -> Callable[..., "Account"]:
+    """Call it to get a new account, signed up and authenticated: `buyer = user_factory()`."""
+    from testbed.shop.stubs import sign_up
+
+    def make(display_name: str = "Conformance User") -> "Account":
+        email = f"conf-{int(time.time())}-{secrets.token_hex(4)}@example.com"
+        return sign_up(shop, email, f"pw-{secrets.token_urlsafe(12)}", display_name)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def web_url(testbed_endpoints: "Endpoints") -> str:
+    if not testbed_endpoints.web_url:
+        pytest.fail("this target exposes no web front end")
+    return testbed_endpoints.web_url
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return os.environ.get("TESTBED_RUN_ID") or time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-adhoc"
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(run_id: str) -> Path:
+    """Where a suite writes screenshots and other evidence (inside the run bundle under conform)."""
+    root = os.environ.get("TESTBED_ARTIFACTS_DIR")
+    path = Path(root) if root else Path("reports") / run_id / "artifacts" / os.environ.get("TESTBED_SUITE", "adhoc")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
