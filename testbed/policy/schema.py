@@ -55,6 +55,13 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return group, version
 
 
+class UnusableSchema:
+    """A schema was found for the kind but cannot be compiled; validation reports why."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class SchemaStore:
     """Validators by (apiVersion, kind), compiled on first use."""
 
@@ -91,11 +98,14 @@ class SchemaStore:
         return (api_version, kind) in self._custom
 
     def validator(self, api_version: str, kind: str) -> Any | None:
-        """The compiled validator, or None when no source has a schema for this kind."""
+        """The compiled validator, None when no source has a schema, or UnusableSchema."""
         key = (api_version, kind)
         if key in self._validators:
             return self._validators[key]
-        validator = self._compile(api_version, kind)
+        try:
+            validator = self._compile(api_version, kind)
+        except ValueError as err:  # jsonschema-rs reports invalid schemas (e.g. from a CRD) as ValueError
+            validator = UnusableSchema(str(err).splitlines()[0][:300])
         self._validators[key] = validator
         return validator
 

@@ -10,7 +10,7 @@ from testbed.policy.crd import crd_versions, to_json_schema
 from testbed.policy.deprecations import lifecycle
 from testbed.policy.model import Document, Finding, Severity
 from testbed.policy.rules.inputs import API_DEPRECATED, API_REMOVED, SCHEMA, SCHEMA_MISSING
-from testbed.policy.schema import SchemaStore
+from testbed.policy.schema import SchemaStore, UnusableSchema
 
 MAX_ERRORS_PER_DOCUMENT = 20
 MAX_MESSAGE = 300
@@ -75,8 +75,14 @@ def check_schemas(docs: Iterable[Document], store: SchemaStore, *, missing_is_er
                 finding.severity = Severity.INFO
             yield finding
             continue
-        for path, message in _errors(validator, doc):
-            yield SCHEMA.at(doc, path, message)
+        if isinstance(validator, UnusableSchema):
+            yield SCHEMA.at(doc, "", f"the schema for {doc.api_version} {doc.kind} cannot be used: {validator.reason}")
+            continue
+        try:
+            for path, message in _errors(validator, doc):
+                yield SCHEMA.at(doc, path, message)
+        except ValueError as err:
+            yield SCHEMA.at(doc, "", f"schema validation failed: {str(err).splitlines()[0][:300]}")
 
 
 def load_crd_dirs(paths: Iterable[Path], *, max_bytes: int, max_nodes: int) -> tuple[list[Document], list[Finding]]:

@@ -119,3 +119,16 @@ def test_validators_compile_once_per_kind() -> None:
     first = store.validator("apps/v1", "Deployment")
     assert store.validator("apps/v1", "Deployment") is first
     assert store.validator("v1", "Nope") is None
+
+
+def test_invalid_crd_schema_is_a_finding_not_a_crash(check: Check) -> None:
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "bads.example.com", "labels": LABELS},
+           "spec": {"group": "example.com", "names": {"kind": "Bad", "plural": "bads"}, "scope": "Namespaced",
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "schema": {"openAPIV3Schema": {"type": "object",
+                                                                 "properties": {"spec": {"pattern": "("}}}}}]}}
+    cr = {"apiVersion": "example.com/v1", "kind": "Bad", "metadata": {"name": "b", "labels": LABELS}}
+    report = check([crd, cr])
+    assert [(f.name, f.rule_id) for f in report.findings if f.name == "b"] == [("b", "TB-SCHEMA")]
+    assert "cannot be used" in next(f.message for f in report.findings if f.name == "b")
