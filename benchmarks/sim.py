@@ -109,16 +109,17 @@ def run(runs: int) -> list[Figure]:
     finally:
         cluster.down()
     record = load_record()
+    cold = record if record and record.cold_go_cache else None
     build_note = (
-        f"peak RSS {record.peak_rss_mib:.0f} MiB, built {len(record.built)} binaries"
-        if record
-        else "no build record: run `testbed sim build` from a cold cache"
+        f"peak RSS {cold.peak_rss_mib:.0f} MiB, built {len(cold.built)} binaries from an empty Go cache"
+        if cold
+        else "no cold build recorded: run `testbed sim build` with empty Go and testbed caches"
     )
     return [
         Figure("sim up (cached binaries) to 3 nodes Ready", statistics.median(ups), UP_TARGET_S, anchor,
                f"median of {runs}: " + ", ".join(f"{u:.2f}" for u in ups)),
         Figure(f"{REPLICAS}-replica Deployment Available on 3 nodes", rollout, ROLLOUT_TARGET_S, anchor),
-        Figure("cold build of all sim binaries (vs CI budget)", record.wall_s if record else None, CI_BUDGET_S,
+        Figure("cold build of all sim binaries (vs CI budget)", cold.wall_s if cold else None, CI_BUDGET_S,
                anchor, build_note),
     ]
 

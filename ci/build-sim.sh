@@ -24,7 +24,6 @@ if [ "${#need_k8s[@]}" -gt 0 ]; then
   work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
   minor="v0.${K8S_VERSION#v1.}"
   log "k8s.io/kubernetes $K8S_VERSION (staging at $minor): ${need_k8s[*]}"
-  mod_url="${GOPROXY_URL:-https://proxy.golang.org}/k8s.io/kubernetes/@v/${K8S_VERSION}.mod"
   (
     cd "$work"
     go mod init testbed.local/k8sbuild >/dev/null 2>&1

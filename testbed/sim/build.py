@@ -29,6 +29,7 @@ class BuildRecord:
     built: list[str]
     wall_s: float
     peak_rss_kib: int
+    cold_go_cache: bool = False  # True when Go's build cache was empty: a truly cold build
 
     @property
     def peak_rss_mib(self) -> float:
@@ -51,7 +52,13 @@ def load_record(versions: SimVersions = PINNED, root: Path | None = None) -> Bui
     """The figures of the last build that actually built something, if any."""
     try:
         data = json.loads(record_path(versions, root).read_text())
-        return BuildRecord(Path(data["bin_dir"]), list(data["built"]), float(data["wall_s"]), int(data["peak_rss_kib"]))
+        return BuildRecord(
+            Path(data["bin_dir"]),
+            list(data["built"]),
+            float(data["wall_s"]),
+            int(data["peak_rss_kib"]),
+            bool(data.get("cold_go_cache", False)),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -65,6 +72,7 @@ def build_binaries(versions: SimVersions = PINNED, root: Path | None = None) -> 
     if shutil.which("go") is None:
         raise MissingTool("go is not on PATH; the sim binaries are built from Go modules (Go 1.24 or newer)")
     root = root or cache_root()
+    cold = _go_cache_is_empty()
     env = {**os.environ, **versions.build_env()}
     start = time.monotonic()
     try:
@@ -82,6 +90,14 @@ def build_binaries(versions: SimVersions = PINNED, root: Path | None = None) -> 
     if done.returncode != 0:
         raise ProvisioningFailed("sim build", f"ci/build-sim.sh failed with exit {done.returncode} (its output is above)")
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
-    record = BuildRecord(bin_dir, missing, wall_s, peak_kib)
+    record = BuildRecord(bin_dir, missing, wall_s, peak_kib, cold)
     record_path(versions, root).write_text(json.dumps({**asdict(record), "bin_dir": str(bin_dir)}, indent=2))
     return record
+
+
+def _go_cache_is_empty() -> bool:
+    try:
+        gocache = subprocess.run(["go", "env", "GOCACHE"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return not gocache or next(Path(gocache).glob("??/*"), None) is None
