@@ -1,0 +1,63 @@
+"""Every overlay of the testbed's manifests renders and passes schemas, built-in rules and Rego.
+
+Evidence per overlay (JSON, JUnit, SARIF) goes to the run's artifacts directory.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from testbed.policy.engine import check_paths
+from testbed.policy.formats import render
+from testbed.policy.model import Severity
+from testbed.policy.settings import DEFAULT_K8S_VERSION, PolicySettings, RegoSettings
+
+
+
+def manifests_root() -> Path:
+    return Path(os.environ.get("TESTBED_MANIFESTS", "manifests"))
+
+
+def overlays() -> list[Path]:
+    root = manifests_root() / "overlays"
+    if not root.is_dir():
+        return []
+    return sorted(p for p in root.iterdir() if any((p / n).is_file() for n in ("kustomization.yaml", "kustomization.yml")))
+
+
+OVERLAYS = overlays()
+
+
+def settings_for_testbed() -> PolicySettings:
+    root = manifests_root()
+    waivers = root / "policy-waivers.yaml"
+    rego_dir = root / "policy"
+    return PolicySettings(
+        k8s_version=os.environ.get("TESTBED_POLICY_K8S_VERSION", DEFAULT_K8S_VERSION),
+        waiver_files=(waivers,) if waivers.is_file() else (),
+        rego=RegoSettings(policy_paths=(rego_dir,) if rego_dir.is_dir() and any(rego_dir.rglob("*.rego")) else ()),
+    )
+
+
+@pytest.mark.skipif(not OVERLAYS, reason=f"no kustomize overlays under {manifests_root()}/overlays in this checkout")
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=[p.name for p in OVERLAYS])
+def test_overlay_passes_policy(overlay: Path, artifacts_dir: Path) -> None:
+    report = check_paths([overlay], settings_for_testbed())
+    out = artifacts_dir / "policy"
+    out.mkdir(parents=True, exist_ok=True)
+    for fmt, suffix in (("json", "json"), ("junit", "junit.xml"), ("sarif", "sarif")):
+        (out / f"{overlay.name}.{suffix}").write_text(render(fmt, report, Severity.ERROR), encoding="utf-8")
+    assert report.documents > 0, f"{overlay} rendered no documents"
+    failing = report.failing(Severity.ERROR)
+    assert not failing, "\n" + render("text", report, Severity.ERROR)
+
+
+@pytest.mark.skipif(not OVERLAYS, reason=f"no kustomize overlays under {manifests_root()}/overlays in this checkout")
+def test_every_waiver_is_justified() -> None:
+    """Waived findings are allowed only with a reason; expired waivers already fail the overlays."""
+    for overlay in OVERLAYS:
+        report = check_paths([overlay], settings_for_testbed())
+        assert all(f.waived and f.waived.strip() for f in report.findings if f.waived is not None)
