@@ -80,9 +80,21 @@ class KubeAPI:
         self._client.configuration.retries = 1
         self.host: str = self._client.configuration.host
         self.request_timeout_s = request_timeout_s
+        self._default_request_timeout()
         self._dynamic: DynamicClient | None = None
         digest = hashlib.sha256(self.host.encode()).hexdigest()[:12]
         self._discovery_cache = Path(tempfile.gettempdir()) / f"testbed-discovery-{digest}-{os.getpid()}.json"
+
+    def _default_request_timeout(self) -> None:
+        """Give every request a deadline, including the dynamic client's discovery calls,
+        which pass no timeout of their own (urllib3 would then wait forever)."""
+        rest = self._client.rest_client
+        send = rest.request
+
+        def request_with_deadline(*args: Any, _request_timeout: Any = None, **kwargs: Any) -> Any:
+            return send(*args, _request_timeout=_request_timeout or self.request_timeout_s, **kwargs)
+
+        rest.request = request_with_deadline
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,7 @@ def closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_an_api_nobody_serves_is_one_clear_unreachable_error(tmp_path: Path) -> None:
-    port = closed_port()
-    kubeconfig = tmp_path / "kubeconfig.yaml"
+def write_kubeconfig(kubeconfig: Path, port: int) -> None:
     kubeconfig.write_text(
         yaml.safe_dump(
             {
@@ -49,6 +48,12 @@ def test_an_api_nobody_serves_is_one_clear_unreachable_error(tmp_path: Path) -> 
         )
     )
 
+
+def test_an_api_nobody_serves_is_one_clear_unreachable_error(tmp_path: Path) -> None:
+    port = closed_port()
+    kubeconfig = tmp_path / "kubeconfig.yaml"
+    write_kubeconfig(kubeconfig, port)
+
     with KubeAPI(kubeconfig, request_timeout_s=2) as api:
         ready, detail = api.probe("/readyz")
         with pytest.raises(TargetUnreachable) as err:
@@ -57,3 +62,17 @@ def test_an_api_nobody_serves_is_one_clear_unreachable_error(tmp_path: Path) -> 
     assert ready is False and detail
     assert err.value.message.startswith(f"cannot reach the Kubernetes API at https://127.0.0.1:{port}")
     assert "\n" not in err.value.message
+
+
+def test_an_api_that_never_answers_times_out_even_during_discovery(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        kubeconfig = tmp_path / "kubeconfig.yaml"
+        write_kubeconfig(kubeconfig, silent.getsockname()[1])
+        start = time.monotonic()
+
+        with KubeAPI(kubeconfig, request_timeout_s=0.5) as api, pytest.raises(TargetUnreachable, match="timed out"):
+            api.list("v1", "Node")
+
+    assert time.monotonic() - start < 10
