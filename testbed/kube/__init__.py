@@ -1,5 +1,7 @@
-"""Talking to Kubernetes: one client adapter (`api.py`) and deadline-bound waits (`wait.py`).
+"""Talking to Kubernetes.
 
-Only `testbed.kube.api` imports the kubernetes client; everything else in testbed goes
-through `KubeAPI`, so the client can be upgraded or replaced in one place.
+- `api`: the one client adapter (`KubeAPI`); the only module importing the kubernetes client.
+- `objects`: plain-dict helpers (manifests, conditions) that need no cluster.
+- `wait`: deadline-bound polling that reports what it waited for and the last state seen.
+- `workloads`: Deployment manifests and rollout waits shared by tests, benchmarks, bring-up.
 """

@@ -28,9 +28,9 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 from testbed.errors import ConfigError, TargetUnreachable, TestbedError
+from testbed.kube.objects import Obj, condition_status, desired_state, load_manifest
 from testbed.kube.wait import Seen, wait_until
 
-Obj = dict[str, Any]
 FIELD_MANAGER = "testbed"
 
 
@@ -43,26 +43,6 @@ class Applied:
     namespace: str | None
     changed: bool  # False when the object's spec, data and metadata are as they were
     resource_version: str
-
-
-def load_manifest(text: str) -> list[Obj]:
-    """Parse a multi-document YAML manifest into objects, skipping empty documents."""
-    try:
-        docs = [doc for doc in yaml.safe_load_all(text) if doc]
-    except yaml.YAMLError as err:
-        raise ConfigError(f"manifest is not valid YAML: {err}") from err
-    for index, doc in enumerate(docs):
-        if not isinstance(doc, dict) or "apiVersion" not in doc or "kind" not in doc:
-            raise ConfigError(f"document {index} has no apiVersion/kind", field=f"document[{index}]")
-    return docs
-
-
-def condition_status(obj: Mapping[str, Any] | None, condition: str) -> str | None:
-    """The status ("True"/"False"/"Unknown") of one condition in `obj.status.conditions`."""
-    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
-        if cond.get("type") == condition:
-            return str(cond.get("status"))
-    return None
 
 
 class KubeAPI:
@@ -159,7 +139,7 @@ class KubeAPI:
                     force_conflicts=force,
                     _request_timeout=self.request_timeout_s,
                 ).to_dict()
-            changed = before is None or _desired_state(before) != _desired_state(after)
+            changed = before is None or desired_state(before) != desired_state(after)
             results.append(Applied(obj["kind"], name, ns, changed, after["metadata"]["resourceVersion"]))
         return results
 
@@ -377,15 +357,6 @@ class KubeAPI:
 
 class _NotFound(TestbedError):
     """Internal: the server answered 404; public methods turn this into None/False."""
-
-
-def _desired_state(obj: Mapping[str, Any]) -> Obj:
-    """An object without what the server and controllers change on their own (status,
-    resourceVersion, managedFields), so two reads compare equal unless its content changed."""
-    meta = {
-        k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields", "generation")
-    }
-    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
 def _ref(kind: str, name: str, namespace: str | None) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from testbed.kube.api import KubeAPI, Obj, condition_status
+from testbed.kube.api import KubeAPI
+from testbed.kube.objects import Obj, condition_status
 
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10"  # never pulled on sim nodes; kwok only pretends to run it
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from testbed.kube.api import KubeAPI, condition_status
+from testbed.kube.api import KubeAPI
+from testbed.kube.objects import condition_status
 from testbed.kube.wait import Seen, wait_until
 
 KWOK_ANNOTATION = "kwok.x-k8s.io/node"

@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from testbed.errors import ExitCode
-from testbed.kube.api import KubeAPI, condition_status
+from testbed.kube.api import KubeAPI
+from testbed.kube.objects import condition_status
 from testbed.sim.processes import is_running, listening_ports, read_pidfiles
 
 

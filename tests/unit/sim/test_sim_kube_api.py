@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from testbed.errors import ConfigError, TargetUnreachable
-from testbed.kube.api import KubeAPI, load_manifest
+from testbed.kube.api import KubeAPI
+from testbed.kube.objects import load_manifest
 
 pytestmark = pytest.mark.unit
 
