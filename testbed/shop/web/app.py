@@ -54,10 +54,13 @@ ROUTES = [
 ]
 
 
-def build_app(shop: Shop, *, session_secret: str) -> Starlette:
+def build_app(shop: Shop, *, session_secret: str, secure_cookie: bool = False) -> Starlette:
+    """The app over `shop`; `secure_cookie` adds the Secure flag (only when served over TLS)."""
     middleware = [
         Middleware(RequestLogMiddleware),
-        Middleware(SessionMiddleware, secret_key=session_secret, session_cookie=session.COOKIE_NAME, max_age=SESSION_MAX_AGE_S, same_site="lax"),
+        Middleware(
+            SessionMiddleware, secret_key=session_secret, session_cookie=session.COOKIE_NAME, max_age=SESSION_MAX_AGE_S, same_site="lax", https_only=secure_cookie
+        ),
     ]
     handlers = {
         ServiceFailure: on_service_failure,

@@ -26,7 +26,7 @@ from testbed.shop.runtime.settings import ServiceSettings
 from testbed.shop.web.app import build_app
 from testbed.shop.web.backends import Shop
 from testbed.shop.web.requestlog import configure_logging
-from testbed.shop.web.session import load_secret
+from testbed.shop.web.session import load_secret, secure_cookie
 
 log = logging.getLogger(__name__)
 STARTUP_TIMEOUT_S = 30.0
@@ -89,7 +89,7 @@ def run(settings: ServiceSettings) -> int:
     sock = bind(settings.host, settings.port)
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        build_app(shop, session_secret=secret),
+        build_app(shop, session_secret=secret, secure_cookie=secure_cookie()),
         log_config=None,
         access_log=False,
         lifespan="off",

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from testbed.errors import ConfigError
 
 SECRET_ENV = "SHOP_WEB_SESSION_SECRET"
+SECURE_COOKIE_ENV = "SHOP_WEB_SECURE_COOKIE"  # "1"/"true": add the Secure flag (served behind TLS)
 SECRET_FILE = "session-secret"
 MIN_SECRET_CHARS = 32
 COOKIE_NAME = "shop_session"
@@ -58,6 +59,11 @@ def _create_secret_file(path: Path) -> None:
             pass
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def secure_cookie(environ: dict[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get(SECURE_COOKIE_ENV, "").strip().lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)

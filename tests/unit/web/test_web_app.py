@@ -16,7 +16,7 @@ with warnings.catch_warnings():  # starlette nudges towards httpx2; httpx is wha
 
 from web_stubshop import StubShop
 
-from testbed.shop.v1 import cart_pb2, comment_pb2, payment_pb2, product_pb2, rate_pb2, user_pb2
+from testbed.shop.v1 import cart_pb2, comment_pb2, order_pb2, payment_pb2, product_pb2, rate_pb2, user_pb2
 from testbed.shop.web.app import build_app
 
 pytestmark = pytest.mark.unit
@@ -235,3 +235,19 @@ def test_images_are_served_only_as_images(client: TestClient, shop: StubShop) ->
     assert client.get("/images/img1").headers["content-type"] == "image/png"
     shop.on("product", "GetImage", image("text/html"))
     assert client.get("/images/img1").headers["content-type"] == "application/octet-stream"
+
+
+def test_secure_cookie_flag_when_served_behind_tls(shop: StubShop) -> None:
+    with TestClient(build_app(shop, session_secret=SECRET, secure_cookie=True), base_url="https://shop.test", follow_redirects=False) as c:  # type: ignore[arg-type]
+        cookie = c.get("/login").headers["set-cookie"]
+    assert "; secure" in cookie.lower()
+
+
+def test_delivery_outage_degrades_the_order_page(client: TestClient, shop: StubShop) -> None:
+    log_in(client)
+    shop.on("order", "GetOrder", order_pb2.Order(id="o1", user_id="u1", total_cents=500))
+    shop.fail("delivery", "GetDelivery", grpc.StatusCode.UNAVAILABLE)
+    page = client.get("/orders/o1")
+    assert page.status_code == 200 and 'id="delivery-unavailable"' in page.text and 'id="order-total"' in page.text
+    shop.fail("delivery", "GetDelivery", grpc.StatusCode.NOT_FOUND)
+    assert 'id="delivery-pending"' in client.get("/orders/o1").text

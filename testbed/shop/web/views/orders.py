@@ -6,6 +6,8 @@ fresh order may have neither yet: the pages say "being processed" rather than fa
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
 from urllib.parse import urlencode
 
 import grpc
@@ -14,6 +16,7 @@ from starlette.responses import Response
 
 from testbed.shop.v1 import delivery_pb2, order_pb2, point_pb2
 from testbed.shop.web import pages, session
+from testbed.shop.web.backends import CallContext
 from testbed.shop.web.failures import ServiceFailure
 from testbed.shop.web.forms import MAX_PAGE_TOKEN_CHARS
 
@@ -40,15 +43,10 @@ async def order_page(request: Request) -> Response:
     order_id = pages.path_id(request, "order_id")
     shop = pages.shop(request)
     ctx = pages.call_context(request, viewer)
-    order = await shop.call("order", "GetOrder", order_pb2.GetOrderRequest(id=order_id), ctx, authenticated=True)
-    delivery, delivery_down = None, ""
-    try:
-        delivery = await shop.call("delivery", "GetDelivery", delivery_pb2.GetDeliveryRequest(order_id=order_id), ctx, authenticated=True)
-    except ServiceFailure as failure:
-        if failure.code == grpc.StatusCode.UNAUTHENTICATED:
-            raise
-        if failure.code != grpc.StatusCode.NOT_FOUND:
-            delivery_down = failure.user_message()
+    order, (delivery, delivery_down) = await asyncio.gather(
+        shop.call("order", "GetOrder", order_pb2.GetOrderRequest(id=order_id), ctx, authenticated=True),
+        _delivery(request, order_id, ctx),
+    )
     context = {
         "order": order,
         "delivery": delivery,
@@ -57,6 +55,18 @@ async def order_page(request: Request) -> Response:
         "delivery_down": delivery_down,
     }
     return pages.render(request, "order.html", context)
+
+
+async def _delivery(request: Request, order_id: str, ctx: CallContext) -> tuple[Any, str]:
+    """The order's delivery record, or None: not created yet, or (with a message) the service is down."""
+    try:
+        return await pages.shop(request).call("delivery", "GetDelivery", delivery_pb2.GetDeliveryRequest(order_id=order_id), ctx, authenticated=True), ""
+    except ServiceFailure as failure:
+        if failure.code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED):
+            raise
+        if failure.code == grpc.StatusCode.NOT_FOUND:
+            return None, ""
+        return None, failure.user_message()
 
 
 async def cancel_order(request: Request) -> Response:
@@ -82,7 +92,9 @@ async def points_page(request: Request) -> Response:
     token = _page_token(request)
     shop = pages.shop(request)
     ctx = pages.call_context(request, viewer)
-    balance = await shop.call("point", "GetBalance", point_pb2.GetBalanceRequest(user_id=viewer.user_id), ctx, authenticated=True)
-    history = await shop.call("point", "ListHistory", point_pb2.ListHistoryRequest(user_id=viewer.user_id, page_size=PAGE_SIZE, page_token=token), ctx, authenticated=True)
+    balance, history = await asyncio.gather(
+        shop.call("point", "GetBalance", point_pb2.GetBalanceRequest(user_id=viewer.user_id), ctx, authenticated=True),
+        shop.call("point", "ListHistory", point_pb2.ListHistoryRequest(user_id=viewer.user_id, page_size=PAGE_SIZE, page_token=token), ctx, authenticated=True),
+    )
     links = {"next": "/points?" + urlencode({"page_token": history.next_page_token}) if history.next_page_token else "", "first": "/points" if token else ""}
     return pages.render(request, "points.html", {"balance": balance.points, "entries": list(history.entries), "links": links})
