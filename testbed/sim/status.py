@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from testbed.errors import ExitCode
+from testbed.errors import ExitCode, TestbedError
 from testbed.kube.api import KubeAPI
 from testbed.kube.objects import condition_status
 from testbed.sim.processes import is_running, listening_ports, read_pidfiles
@@ -147,13 +147,17 @@ def _api_and_nodes(kubeconfig: Path) -> tuple[bool, str, list[NodeStatus]]:
         ready, detail = api.probe("/readyz")
         if not ready:
             return False, detail, []
+        try:
+            listed = api.list("v1", "Node")
+        except TestbedError as err:  # the API went away between the probe and the list
+            return False, err.message, []
         nodes = [
             NodeStatus(
                 n["metadata"]["name"],
                 condition_status(n, "Ready") == "True",
                 (n["metadata"].get("labels") or {}).get("topology.kubernetes.io/zone"),
             )
-            for n in api.list("v1", "Node")
+            for n in listed
         ]
     return True, detail, nodes
 
