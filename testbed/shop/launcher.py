@@ -13,8 +13,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,6 +104,27 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+@contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM until the block ends, then raise KeyboardInterrupt.
+
+    Spawning a process and recording its pid must not be split by Ctrl-C, or the child
+    would be orphaned with nobody to stop it.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda s, _f: received.append(s)) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        raise KeyboardInterrupt
+
+
 def grpc_serving(address: str, timeout_s: float = 1.0) -> bool:
     with grpc.insecure_channel(address) as channel:
         try:
@@ -161,19 +184,19 @@ class ShopProcesses:
         """Spawn the named services (default: all not running); does not wait."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / "run").mkdir(parents=True, exist_ok=True)
-        for name in names or self.services:
-            proc = self.procs[name]
-            if proc.alive():
-                continue
-            if not port_is_free(proc.port):
-                raise ConfigError(f"port {proc.port} for {name} is already in use", field=f"ports.{name}")
-            self._ready_file(name).unlink(missing_ok=True)
-            log = self.log_file(name).open("ab")
-            env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
-            proc.process = subprocess.Popen(self._command(name), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
-            log.close()
-            proc.adopted_pid = None
-            proc.started_at = time.time()
+        todo = [name for name in (names or self.services) if not self.procs[name].alive()]
+        for name in todo:  # all ports first, so a conflict starts nothing
+            if not port_is_free(self.procs[name].port):
+                raise ConfigError(f"port {self.procs[name].port} for {name} is already in use", field=f"ports.{name}")
+        env = {**os.environ, **self.extra_env, "PYTHONUNBUFFERED": "1"}
+        with deferred_interrupts():
+            for name in todo:
+                proc = self.procs[name]
+                self._ready_file(name).unlink(missing_ok=True)
+                with self.log_file(name).open("ab") as log:
+                    proc.process = subprocess.Popen(self._command(name), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+                proc.adopted_pid = None
+                proc.started_at = time.time()
 
     def wait_ready(self, names: Iterable[str] | None = None, timeout_s: float = 30.0) -> None:
         """Wait until each service answers its health check SERVING (web: its ready file)."""

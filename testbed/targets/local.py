@@ -80,12 +80,10 @@ class LocalTarget:
             if name in down and proc.alive():  # running but unhealthy: replace it
                 report(name, "restarting")
                 shop.stop([name], grace_s=self.config.timeouts.down_s)
-        started: list[str] = []
         try:
             for name in down:
                 report(name, "starting")
             shop.start(down)
-            started = list(down)
             self._save(shop)
             self._wait(shop, down, report)
             self._save(shop)
@@ -100,11 +98,13 @@ class LocalTarget:
                 stubs.close()
             report("seed", "ready")
         except BaseException:
-            if started:
-                shop.stop(started, grace_s=self.config.timeouts.down_s)
+            # Whatever this call started (even partly, even on Ctrl-C) is stopped again.
+            spawned = [name for name in down if shop.procs[name].pid is not None]
+            if spawned:
+                shop.stop(spawned, grace_s=self.config.timeouts.down_s)
                 self._save(shop)
             raise
-        return UpResult(changed=True, started=tuple(started), endpoints=self.endpoints())
+        return UpResult(changed=True, started=tuple(down), endpoints=self.endpoints())
 
     def _wait(self, shop: ShopProcesses, names: list[str], report: Progress) -> None:
         deadline = time.monotonic() + self.config.timeouts.up_s
