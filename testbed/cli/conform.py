@@ -6,7 +6,12 @@ summary table. testbed.conform runs the suites; testbed.bundle writes reports/<r
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -62,6 +67,23 @@ class _LiveProgress:
         self.progress.stop_task(self.tasks[result.name])
 
 
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM stops the running suite like Ctrl-C does: suites run in their own session, so they would outlive us."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(_sig: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _summary_table(summary: RunSummary) -> Table:
     table = Table(title=f"conform {summary.run_id} on {summary.target}: {summary.verdict.value}")
     for column in ("suite", "result", "passed", "failed", "errors", "skipped", "duration (s)"):
@@ -105,7 +127,7 @@ def conform(
     err = Console(stderr=True)
     live = _LiveProgress(err, list(suites))
     observer = ConformObserver(suite_started=live.started, suite_progress=live.update, suite_finished=live.finished)
-    with live.progress:
+    with _sigterm_as_interrupt(), live.progress:
         summary, bundle = run_conform(plan, reached, observer)
     out = Console()
     out.print(_summary_table(summary))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -55,6 +56,16 @@ def test_two():
     assert True
 '''
 
+SLOW_SUITE = '''
+import os, subprocess, sys, time
+
+def test_waits_to_be_stopped():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    with open(os.path.join(os.environ["TESTBED_RUN_DIR"], "..", "child.pid"), "w") as out:
+        out.write(str(child.pid))
+    time.sleep(120)
+'''
+
 BROKEN_SUITE = "import module_that_does_not_exist\n\ndef test_never():\n    pass\n"
 
 
@@ -79,6 +90,7 @@ def testbed_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     _write_suite(suites, "e2e", DEMO_SUITE)
     _write_suite(suites, "ui", PASSING_SUITE)
     _write_suite(suites, "load", BROKEN_SUITE)
+    _write_suite(suites, "chaos", SLOW_SUITE)
     up = cli(workdir, "up")
     assert up.returncode == 0, up.stderr
     yield workdir
@@ -178,3 +190,37 @@ def test_subprocess_run_with_xdist_merges_suites_and_counts_a_broken_suite_as_er
     page = (run / "report.html").read_text()
     assert "module_that_does_not_exist" in page
     assert str(run.name) in done.stdout and "verdict fail" in done.stdout
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_sigterm_stops_the_running_suite_writes_the_bundle_and_exits_130(testbed_up: Path) -> None:
+    workdir = testbed_up
+    pid_file = workdir / "reports" / "child.pid"
+    pid_file.unlink(missing_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "testbed.cli.main", *_conform_args(workdir, "--suite", "chaos,ui")],
+        cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert pid_file.exists(), "the slow suite started"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    run = _latest(workdir)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["verdict"] == "fail"
+    assert summary["suites"]["chaos"]["errors"] == 1 and summary["suites"]["ui"]["errors"] == 1
+    assert "not run: interrupted" in (run / "report.html").read_text()
+    child = int(pid_file.read_text())
+    until = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < until:
+        time.sleep(0.05)
+    assert not _alive(child), "no suite process is left behind"

@@ -51,3 +51,39 @@ def test_deadline_stops_the_suite_and_its_children(tmp_path: Path) -> None:
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), "the suite's own children are stopped too"
+
+
+COUNTED_SUITE = '''
+import pytest
+
+def test_a():
+    pass
+
+def test_b():
+    assert False
+
+@pytest.mark.skip(reason="counted")
+def test_c():
+    pass
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("setup")
+
+def test_d(broken):
+    pass
+'''
+
+
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_live_progress_counts_every_test_once_with_and_without_xdist(tmp_path: Path, workers: str | None) -> None:
+    suite = tmp_path / "suites" / "e2e"
+    suite.mkdir(parents=True)
+    (suite / "test_counted_demo.py").write_text(COUNTED_SUITE)
+    seen: list[tuple[int | None, dict[str, int]]] = []
+    run = SuiteRun("e2e", suite, RunBundle(tmp_path / "reports", "20261122-193000-a1b2c3"), dict(os.environ), workers)
+    result = run_suite(run, time.monotonic() + 120, lambda live: seen.append((live.total, dict(live.counts))))
+    assert seen[-1] == (4, {"passed": 1, "failed": 1, "skipped": 1, "error": 1})
+    counts = result.counts
+    assert (counts.passed, counts.failed, counts.skipped, counts.errors) == (1, 1, 1, 1)
+    assert not list((tmp_path / "reports").rglob(".*progress*")), "the progress file is removed"
