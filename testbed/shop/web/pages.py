@@ -105,6 +105,8 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     ctx.setdefault("values", {})
     ctx["flashes"] = session.pop_flashes(request)
     ctx["csrf_token"] = session.csrf_token(request)
+    ctx["page_name"] = template.removesuffix(".html")
+    ctx["request_id"] = getattr(request.state, "request_id", "")
     return TEMPLATES.TemplateResponse(request, template, ctx, status_code=status_code, headers={"cache-control": "no-store"})
 
 
