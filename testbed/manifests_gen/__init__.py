@@ -1,0 +1,1 @@
+"""Generator of the shop's part of manifests/ (see layout.py); its output is committed."""
