@@ -16,7 +16,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +28,16 @@ from testbed.sim import config as sim_config
 from testbed.sim.binaries import SimBinaries, locate
 from testbed.sim.config import SimClusterSpec
 from testbed.sim.nodes import cluster_nodes, ensure_nodes, set_node_not_ready, wait_nodes_ready
-from testbed.sim.processes import Proc, is_running, listening_ports, port_in_use, read_pidfiles, terminate
-from testbed.sim.status import SimState, SimStatus, apiserver_url, inspect, recorded_components
+from testbed.sim.processes import (
+    Proc,
+    is_running,
+    listening_sockets,
+    port_in_use,
+    read_pidfiles,
+    socket_inodes,
+    terminate,
+)
+from testbed.sim.status import SimState, SimStatus, apiserver_url, inspect
 from testbed.sim.versions import state_dir
 
 KWOKCTL_GRACE_S = 30.0  # on top of the bring-up timeout, for kwokctl's own bookkeeping
@@ -151,7 +159,9 @@ class SimCluster:
         self.config_path.write_text(sim_config.render(spec, binaries))
         args = ["--config", str(self.config_path), "create", "cluster", "--runtime", "binary"]
         args += ["--kubeconfig", "", "--timeout", f"{int(timeout_s)}s"]
-        log = self._kwokctl(binaries, args, timeout_s=timeout_s + KWOKCTL_GRACE_S, log_name="create")
+        log = self._kwokctl(
+            binaries, args, timeout_s=timeout_s + KWOKCTL_GRACE_S, log_name="create", abort_if=self._port_conflict
+        )
         if log is not None:
             raise self._failed(f"kwokctl create cluster failed: {log}")
 
@@ -202,8 +212,11 @@ class SimCluster:
         if not self.workdir.exists():
             return DownResult(self.name, existed=False)
         procs = read_pidfiles(self.workdir)
-        ports = sorted({port for comp in recorded_components(self.workdir) for port in comp.ports})
         running = [p for p in procs if is_running(p)]
+        # The listening sockets that are this cluster's own (another program may hold a
+        # recorded port, e.g. after a failed restart; that one is not ours to wait for).
+        ours = set().union(*(socket_inodes(p.pid) for p in running)) if running else set()
+        listening = {inode: port for inode, port in listening_sockets().items() if inode in ours}
         try:
             binaries: SimBinaries | None = locate(self.bin_dir)
         except TestbedError:
@@ -213,7 +226,7 @@ class SimCluster:
             scratch = str(self.state / "kwokctl-scratch-kubeconfig.yaml")
             self._kwokctl(binaries, ["delete", "cluster", "--kubeconfig", scratch], timeout_s=timeout_s, log_name="delete")
         self._stop_leftovers(procs, timeout_s)
-        self._wait_ports_closed(ports, timeout_s)
+        self._wait_sockets_closed(listening, timeout_s)
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.config_path.unlink(missing_ok=True)
         return DownResult(self.name, True, [p.name for p in running], time.monotonic() - start)
@@ -232,30 +245,58 @@ class SimCluster:
             terminate(procs, signal.SIGKILL)
             wait_until(f"sim cluster {self.name!r} processes to exit after SIGKILL", alive, timeout_s=5.0)
 
-    def _wait_ports_closed(self, ports: list[int], timeout_s: float) -> None:
+    def _wait_sockets_closed(self, sockets: dict[int, int], timeout_s: float) -> None:
         def closed() -> Seen[None]:
-            open_ports = sorted(set(ports) & listening_ports())
-            return Seen(not open_ports, f"still listening on 127.0.0.1: {open_ports}" if open_ports else "all closed")
+            still = sorted(port for inode, port in listening_sockets().items() if inode in sockets)
+            return Seen(not still, f"still listening on 127.0.0.1: {still}" if still else "all closed")
 
+        ports = sorted(sockets.values())
         wait_until(f"ports {ports} of sim cluster {self.name!r} to close", closed, timeout_s=timeout_s)
 
     # -- kwokctl ---------------------------------------------------------------------------
-    def _kwokctl(self, binaries: SimBinaries, args: list[str], *, timeout_s: float, log_name: str) -> str | None:
-        """Run kwokctl for this cluster; None on success, else its last error line."""
+    def _kwokctl(
+        self,
+        binaries: SimBinaries,
+        args: list[str],
+        *,
+        timeout_s: float,
+        log_name: str,
+        abort_if: Callable[[], str | None] | None = None,
+    ) -> str | None:
+        """Run kwokctl for this cluster; None on success, else why it failed.
+
+        `abort_if` is polled while kwokctl runs; when it returns a reason, kwokctl is stopped
+        at once (a component that cannot bind its port would otherwise keep kwokctl waiting).
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / f"{self.name}-{log_name}.log"
         env = {**os.environ, "KWOK_WORKDIR": str(self.kwok_workdir)}
         cmd = [str(binaries["kwokctl"]), "--name", self.name, *args]
+        deadline = time.monotonic() + timeout_s
         with log_path.open("w") as log:
+            # Its own process group, so stopping it also stops the kubectl it may be waiting on
+            # (the components it starts put themselves in sessions of their own).
+            proc = subprocess.Popen(
+                cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
             try:
-                done = subprocess.run(
-                    cmd, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, timeout=timeout_s
-                )
-            except subprocess.TimeoutExpired:
-                return f"kwokctl did not finish within {timeout_s:.0f}s (log: {log_path})"
-        if done.returncode == 0:
+                while True:
+                    try:
+                        returncode = proc.wait(timeout=0.25)
+                        break
+                    except subprocess.TimeoutExpired:
+                        reason = abort_if() if abort_if else None
+                        if reason:
+                            return reason
+                        if time.monotonic() > deadline:
+                            return f"kwokctl did not finish within {timeout_s:.0f}s (log: {log_path})"
+            finally:
+                if proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait(timeout=10)
+        if returncode == 0:
             return None
-        return f"{_last_error(log_path)} (exit {done.returncode}, log: {log_path})"
+        return f"{_last_error(log_path)} (exit {returncode}, log: {log_path})"
 
 
 def _last_error(log_path: Path) -> str:

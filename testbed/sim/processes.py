@@ -64,26 +64,46 @@ def terminate(procs: Iterable[Proc], sig: signal.Signals = signal.SIGTERM) -> li
     return signalled
 
 
-def listening_ports(host: str = "127.0.0.1") -> set[int]:
-    """TCP ports in LISTEN state on `host` (or on any address, which includes it)."""
-    wanted = {_hex_ipv4(host), _hex_ipv4("0.0.0.0")}
-    ports: set[int] = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+def listening_sockets(host: str = "127.0.0.1") -> dict[int, int]:
+    """Socket inode -> port of every TCP socket in LISTEN state on `host` (or on any address)."""
+    wanted_v4 = {_hex_ipv4(host), _hex_ipv4("0.0.0.0")}
+    wanted_v6 = {"0" * 32, "0000000000000000FFFF0000" + _hex_ipv4(host)}
+    sockets: dict[int, int] = {}
+    for table, wanted in (("/proc/net/tcp", wanted_v4), ("/proc/net/tcp6", wanted_v6)):
         try:
             lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
             fields = line.split()
-            if len(fields) < 4 or fields[3] != _LISTEN:
+            if len(fields) < 10 or fields[3] != _LISTEN:
                 continue
             addr, port_hex = fields[1].rsplit(":", 1)
-            if table.endswith("6"):
-                if addr in ("0" * 32, "0" * 24 + _hex_ipv4(host), "0000000000000000FFFF0000" + _hex_ipv4(host)):
-                    ports.add(int(port_hex, 16))
-            elif addr in wanted:
-                ports.add(int(port_hex, 16))
-    return ports
+            if addr in wanted:
+                sockets[int(fields[9])] = int(port_hex, 16)
+    return sockets
+
+
+def listening_ports(host: str = "127.0.0.1") -> set[int]:
+    """TCP ports in LISTEN state on `host` (or on any address, which includes it)."""
+    return set(listening_sockets(host).values())
+
+
+def socket_inodes(pid: int) -> set[int]:
+    """Inodes of the sockets a process holds open (empty if it is gone or not ours to read)."""
+    inodes = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return set()
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
 
 
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:

@@ -6,6 +6,7 @@ These tests make clusters of their own (besides the session's), small ones to st
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import ConfigError
+from testbed.kube.wait import Seen, wait_until
 from testbed.sim.binaries import missing_binaries
 from testbed.sim.cluster import SimCluster
 from testbed.sim.config import SimClusterSpec
@@ -105,3 +107,27 @@ def test_cli_down_of_a_missing_cluster_is_a_no_op(own_cluster: SimCluster) -> No
 
     assert done.returncode == 0
     assert "nothing to do" in done.stdout
+
+
+def test_restarting_onto_a_port_someone_took_is_a_port_conflict_that_leaves_nothing(own_cluster: SimCluster) -> None:
+    own_cluster.up(SimClusterSpec(name=own_cluster.name, nodes=1))
+    api_port = int(own_cluster.endpoints()["kube-apiserver"].rsplit(":", 1)[1])
+    for proc in read_pidfiles(own_cluster.workdir):  # a crash: every component dies at once
+        os.kill(proc.pid, signal.SIGKILL)
+    wait_until(
+        "killed components to exit",
+        lambda: Seen(not any(is_running(p) for p in read_pidfiles(own_cluster.workdir)), "exiting"),
+        timeout_s=10,
+    )
+    assert own_cluster.status().state is SimState.DOWN
+
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", api_port))
+        squatter.listen()
+
+        with pytest.raises(ConfigError, match="port conflict .*address already in use"):
+            own_cluster.up(SimClusterSpec(name=own_cluster.name, nodes=1), timeout_s=60)
+
+        assert processes_mentioning(own_cluster.workdir) == []
+        assert not own_cluster.exists()

@@ -8,7 +8,15 @@ import pytest
 import yaml
 
 from testbed.errors import ExitCode
-from testbed.sim.processes import Proc, is_running, listening_ports, port_in_use, read_pidfiles
+from testbed.sim.processes import (
+    Proc,
+    is_running,
+    listening_ports,
+    listening_sockets,
+    port_in_use,
+    read_pidfiles,
+    socket_inodes,
+)
 from testbed.sim.status import SimState, inspect, recorded_components
 
 pytestmark = pytest.mark.unit
@@ -79,3 +87,14 @@ def test_listening_ports_and_conflicts_on_loopback() -> None:
         assert port in listening_ports()
         assert port_in_use(port)
     assert not port_in_use(port)
+
+
+def test_a_listening_socket_is_traced_to_its_process() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+
+        mine = {inode: p for inode, p in listening_sockets().items() if inode in socket_inodes(os.getpid())}
+
+    assert port in mine.values()
