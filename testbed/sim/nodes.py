@@ -1,7 +1,8 @@
 """Simulated nodes: their manifests, creating them, and the NotReady fault hook.
 
-kwok takes over any node annotated `kwok.x-k8s.io/node: fake`: it reports the node Ready,
-renews its lease, and runs the pods scheduled to it. Capacity and labels look like a
+kwok (started by kwokctl with --manage-all-nodes) reports each node Ready, renews its
+lease and runs the pods scheduled to it; the `kwok.x-k8s.io/node: fake` annotation also
+lets a kwok that selects nodes by annotation pick them up. Capacity and labels look like a
 real worker (zone, region, instance type, os/arch) so scheduling behaves realistically.
 """
 
