@@ -41,7 +41,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopProcesses]:
         yield procs
     finally:
         codes = procs.stop()
-    assert codes.get("web") == 0, f"web exited with {codes.get('web')} on SIGTERM"
+    assert codes.get("web") == 0, f"web exited with {codes.get('web')} on SIGTERM; log: {procs.tail('web', 10)}"
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def buyer(shop: ShopProcesses) -> Iterator[WebClient]:
     client = WebClient(f"http://127.0.0.1:{shop.procs['web'].port}")
     email = f"buyer-{uuid.uuid4().hex[:8]}@example.com"
     reply = client.sign_up(email, PASSWORD, "Web Buyer")
-    assert reply.status_code == 303, reply.text
+    assert reply.status_code == 303, f"sign-up answered {reply.status_code}: {reply.text[-1500:]}"
     client.email = email  # type: ignore[attr-defined]
     yield client
     client.close()
