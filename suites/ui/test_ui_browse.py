@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote_plus
+
 from testbed.shop.seed import CATALOGUE
 
+PAGE_SIZE = 12  # the web front end's product page size
 DEMO_NAMES = {name for name, *_ in CATALOGUE}
 
 
-def test_product_list_shows_the_demo_catalogue(browser) -> None:
+def test_product_list_shows_priced_products_and_pages(browser) -> None:
+    """Newest first, 12 a page: other tests' products may fill page 1, so demo names are checked by search."""
     browser.open("/")
-    assert int(browser.attribute("product-count", "data-total") or "0") >= len(CATALOGUE)
-    rows = browser.by_testid("product-name")
-    assert rows, "the first page lists no products"
-    names = {row["text"] for row in rows}
-    assert names & DEMO_NAMES, f"no demo product on the first page: {sorted(names)}"
+    total = int(browser.attribute("product-count", "data-total") or "0")
+    assert total >= len(CATALOGUE)
+    rows = browser.by_testid("product-row")
+    assert 1 <= len(rows) <= PAGE_SIZE
+    prices = browser.by_testid("product-price")
+    assert len(prices) == len(rows) and all(int(p["priceCents"]) > 0 for p in prices)
+    if total > PAGE_SIZE:
+        browser.click_and_wait_for_page("page-next")
+        assert browser.text("page-number") == "Page 2"
+        second = {row["productId"] for row in browser.by_testid("product-row")}
+        assert second and not second & {row["productId"] for row in rows}
+
+
+def test_every_demo_product_can_be_found_by_search(browser) -> None:
+    for name in sorted(DEMO_NAMES):
+        browser.open(f"/?q={quote_plus(name)}")
+        assert name in [row["text"] for row in browser.by_testid("product-name")], name
 
 
 def test_search_finds_a_product_by_name(browser) -> None:

@@ -6,6 +6,8 @@ shopper, so tests run in any order and in parallel without sharing a cart or a s
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 
 from testbed.testing.shopflows import make_product
@@ -16,14 +18,14 @@ POINTS_DEADLINE_S = 20.0  # points are credited asynchronously from the OrderPla
 
 @pytest.fixture
 def product(shop, user_factory):
-    return make_product(shop, user_factory("UI Seller"), "UI Teapot", price_cents=2500, stock=50)
+    return make_product(shop, user_factory("UI Seller"), f"UI Teapot {secrets.token_hex(3)}", price_cents=2500, stock=50)
 
 
 def test_add_to_cart_shows_the_line_and_total(browser, shopper, product) -> None:
     add_to_cart(browser, product.id, quantity=2)
     browser.open("/cart")
     assert browser.attribute(f"cart-line-{product.id}", "data-quantity") == "2"
-    assert browser.text(f"cart-line-name-{product.id}") == "UI Teapot"
+    assert browser.text(f"cart-line-name-{product.id}") == product.name
     assert browser.attribute(f"cart-line-subtotal-{product.id}", "data-subtotal-cents") == "5000"
     assert browser.attribute("cart-total", "data-total-cents") == "5000"
     assert browser.enabled("checkout-button")
