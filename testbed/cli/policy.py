@@ -55,6 +55,8 @@ or in a --waivers file (rule, owner, expires, reason, optional match).
 @click.option("--max-grace-period", type=int, default=120, show_default=True,
               help="Bound on terminationGracePeriodSeconds.")
 @click.option("--disable", multiple=True, help="Rule ID not to run (prefer waivers).")
+@click.option("--skip", multiple=True, type=click.Choice(["schema", "rules"]),
+              help="Skip a layer: schema validation or the built-in rules (e.g. to run Rego only).")
 @click.option("--list-rules", is_flag=True, help="Print the rule catalogue as a Markdown table and exit.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
 @click.option("--today", hidden=True, help="Pin the date used for waiver expiry (tests).")
@@ -63,7 +65,8 @@ def policy(paths: tuple[Path, ...], profile: str | None, env_name: str | None, m
            crd_dir: tuple[Path, ...], schema_location: tuple[str, ...], policy: tuple[Path, ...],
            namespaces: tuple[str, ...], all_namespaces: bool, combine: bool, rego_engine: str,
            waivers: tuple[Path, ...], allowed_registry: tuple[str, ...], required_label: tuple[str, ...],
-           max_limit_ratio: float, max_grace_period: int, disable: tuple[str, ...], list_rules: bool,
+           max_limit_ratio: float, max_grace_period: int, disable: tuple[str, ...], skip: tuple[str, ...],
+           list_rules: bool,
            color: bool | None, today: str | None) -> ExitCode:
     """Check manifests (files, directories, kustomize dirs) against schemas, built-in rules and Rego."""
     if list_rules:
@@ -93,6 +96,8 @@ def policy(paths: tuple[Path, ...], profile: str | None, env_name: str | None, m
         max_limit_request_ratio=max_limit_ratio,
         max_termination_grace_s=max_grace_period,
         disabled_rules=frozenset(disable),
+        run_schema="schema" not in skip,
+        run_rules="rules" not in skip,
         waiver_files=waivers,
         rego=RegoSettings(policy_paths=policy, namespaces=namespaces or ("main",), all_namespaces=all_namespaces,
                           combine=combine, engine=rego_engine),

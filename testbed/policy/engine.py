@@ -45,8 +45,10 @@ def check_documents(docs: list[Document], settings: PolicySettings, *, load_find
     findings.extend(crd_findings)
     register_crds(store, crd_docs)
     register_crds(store, docs)
-    findings.extend(check_schemas(docs, store, missing_is_error=settings.missing_schema_is_error))
-    findings.extend(run_builtin(docs, settings))
+    if settings.run_schema:
+        findings.extend(check_schemas(docs, store, missing_is_error=settings.missing_schema_is_error))
+    if settings.run_rules:
+        findings.extend(run_builtin(docs, settings))
     engine = ""
     if settings.rego.policy_paths:
         from testbed.policy.rego import Input, evaluate
@@ -74,8 +76,21 @@ def check_documents(docs: list[Document], settings: PolicySettings, *, load_find
         k8s_version=store.version_text,
         rego_engine=engine,
         document_index=[(d.source, d.index, d.kind, d.namespace, d.name) for d in docs],
-        rules_run=sorted(r for r in CATALOGUE if r not in settings.disabled_rules),
+        rules_run=sorted(r for r in CATALOGUE if r not in settings.disabled_rules and _ran(r, settings)),
     )
+
+
+def _ran(rule_id: str, settings: PolicySettings) -> bool:
+    from testbed.policy.rules.registry import CATALOGUE
+
+    category = CATALOGUE[rule_id].category
+    if category == "schema":
+        return settings.run_schema
+    if category == "rego":
+        return bool(settings.rego.policy_paths)
+    if category in ("input", "waiver"):
+        return True
+    return settings.run_rules
 
 
 def _line_of(docs: list[Document], finding: Finding) -> int | None:

@@ -1,7 +1,8 @@
 """Reading manifests safely: bounded size, no binary, duplicate keys reported, alias bombs stopped.
 
 Parsing follows what the API server's YAML path (sigs.k8s.io/yaml) accepts: timestamps stay
-strings and mapping keys become strings. Anything that cannot be read becomes a finding that
+strings and mapping keys become strings. Plain renders take the rapidyaml fast path (yaml_fast);
+everything else, and every error message, comes from PyYAML's safe loader here. Anything that cannot be read becomes a finding that
 names the file; nothing here raises for bad content.
 """
 
@@ -17,6 +18,7 @@ import yaml
 
 from testbed.policy.model import Document, Finding, Severity, file_finding
 from testbed.policy.rules.inputs import DUPLICATE_KEY, NOT_OBJECT, PARSE
+from testbed.policy.yaml_fast import load_fast
 
 MAX_NESTING = 1000  # libyaml's composer recurses in C: refuse deeper input before it overflows
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -137,6 +139,11 @@ def load_text(text: str, source: str, *, max_nodes: int, line_offset: int = 0) -
     if _nesting_too_deep(text):
         out.findings.append(file_finding(source, PARSE.id, PARSE.severity,
                                          f"nesting deeper than {MAX_NESTING} levels", fix=PARSE.fix))
+        return out
+    fast = load_fast(text)
+    if fast is not None:
+        for index, (obj, line) in enumerate(fast):
+            _add_document(out, obj, source, index, line + line_offset)
         return out
     loader = _ManifestLoader(text)
     index = -1

@@ -8,6 +8,7 @@ package fails with TB-REGO-ERROR and the others still report.
 from __future__ import annotations
 
 import json
+import marshal
 import re
 import signal
 import subprocess
@@ -26,7 +27,7 @@ class WorkerDied(Exception):
 
 
 def _run_worker(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-    payload = json.dumps(job).encode()
+    payload = marshal.dumps(job)  # same interpreter on both ends; much faster than JSON for 1,000 documents
     try:
         proc = subprocess.run([sys.executable, "-m", "testbed.policy.rego_regopy"], input=payload,
                               capture_output=True, timeout=timeout_s, check=False)
@@ -63,17 +64,19 @@ def modules_for(namespace: str, modules: list[RegoModule]) -> list[RegoModule]:
 def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]], inputs: list[Input],
                       settings: RegoSettings) -> list[Finding]:
     job_modules = [[str(m.path), m.text] for m in modules]
+    wanted = {ns: rules + (["exception"] if defines_exception(ns, modules) else []) for ns, rules in namespaces.items()}
     values = [i.value for i in inputs]
     results: dict[str, list[Any]] = {}
     errors: dict[str, str] = {}
     try:
-        out = _run_worker({"modules": job_modules, "namespaces": list(namespaces), "inputs": values}, settings.timeout_s)
+        out = _run_worker({"modules": job_modules, "namespaces": wanted, "inputs": values}, settings.timeout_s)
         results, errors = out.get("results", {}), out.get("errors", {})
     except WorkerDied:
-        for namespace in namespaces:
+        for namespace, rules in wanted.items():
             own = [[str(m.path), m.text] for m in modules_for(namespace, modules)]
             try:
-                out = _run_worker({"modules": own, "namespaces": [namespace], "inputs": values}, settings.timeout_s)
+                out = _run_worker({"modules": own, "namespaces": {namespace: rules}, "inputs": values},
+                                  settings.timeout_s)
                 results.update(out.get("results", {}))
                 errors.update(out.get("errors", {}))
             except WorkerDied as died:
@@ -88,3 +91,7 @@ def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]
             found, _ = conftest_results(namespace, rules, package_value, inp)
             findings.extend(found)
     return findings
+
+
+def defines_exception(namespace: str, modules: list[RegoModule]) -> bool:
+    return any(m.package == namespace and re.search(r"^exception\b", m.text, re.M) for m in modules)

@@ -1,46 +1,73 @@
 """Subprocess worker that evaluates Rego with regopy; run as `python -m testbed.policy.rego_regopy`.
 
-Reads one JSON job on stdin: {"modules": [[name, text]...], "namespaces": [...], "inputs": [...]}
-and writes {"results": {ns: [package value per input]}, "errors": {ns: message}} on stdout.
-It runs in its own process because regopy can crash natively; the parent survives and reports.
+Reads one marshal-encoded job on stdin: {"modules": [[name, text]...], "namespaces": {ns: [rule...]},
+"inputs": [...]} and writes {"results": {ns: [{rule: value} per input]}, "errors": {ns: message}}
+as JSON on stdout. It runs in its own process because regopy can crash natively; the parent
+survives and reports. One generated module collects every wanted rule of every namespace, so each
+input costs one query; an undefined rule is simply absent from the result.
 """
 
 from __future__ import annotations
 
 import json
+import marshal
 import sys
 from typing import Any
 
+OUT_PACKAGE = "testbed_policy_internal_out"
 
-def run(job: dict[str, Any]) -> dict[str, Any]:
+
+def collector_module(namespaces: dict[str, list[str]]) -> str:
+    lines = [f"package {OUT_PACKAGE}", "", "import rego.v1", ""]
+    for namespace, rules in namespaces.items():
+        for rule in rules:
+            lines.append(f'out["{namespace}"]["{rule}"] := data.{namespace}.{rule}')
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(modules: list[list[str]], namespaces: dict[str, list[str]], inputs: list[Any]) -> dict[str, list[Any]]:
     from regopy import Interpreter, RegoError
 
+    rego = Interpreter()
+    for name, text in modules:
+        rego.add_module(name, text)
+    rego.add_module("testbed-collector", collector_module(namespaces))
+    bundle = rego.build(f"x = data.{OUT_PACKAGE}.out")
+    per_ns: dict[str, list[Any]] = {ns: [] for ns in namespaces}
+    for value in inputs:
+        rego.set_input(value)
+        output = rego.query_bundle(bundle)
+        if not output.ok():
+            raise RegoError(str(output))
+        try:
+            result = json.loads(output.binding("x").json())
+        except ValueError:
+            result = {}  # nothing defined for this input
+        for ns in namespaces:
+            per_ns[ns].append(result.get(ns, {}) if isinstance(result, dict) else {})
+    return per_ns
+
+
+def run(job: dict[str, Any]) -> dict[str, Any]:
+    from regopy import RegoError
+
+    namespaces: dict[str, list[str]] = job["namespaces"]
+    try:
+        return {"results": evaluate(job["modules"], namespaces, job["inputs"]), "errors": {}}
+    except RegoError:
+        pass  # find which package fails, so the others still report
     results: dict[str, list[Any]] = {}
     errors: dict[str, str] = {}
-    for namespace in job["namespaces"]:
+    for ns, rules in namespaces.items():
         try:
-            rego = Interpreter()
-            for name, text in job["modules"]:
-                rego.add_module(name, text)
-            bundle = rego.build(f"x = data.{namespace}")
-            values: list[Any] = []
-            for value in job["inputs"]:
-                rego.set_input(value)
-                output = rego.query_bundle(bundle)
-                if not output.ok():
-                    raise RegoError(str(output))
-                try:
-                    values.append(json.loads(output.binding("x").json()))
-                except ValueError:
-                    values.append(None)  # undefined for this input
-            results[namespace] = values
+            results.update(evaluate(job["modules"], {ns: rules}, job["inputs"]))
         except RegoError as err:
-            errors[namespace] = " ".join(str(err).split())[:1000]
+            errors[ns] = " ".join(str(err).split())[:1000]
     return {"results": results, "errors": errors}
 
 
 def main() -> int:
-    job = json.load(sys.stdin)
+    job = marshal.loads(sys.stdin.buffer.read())
     json.dump(run(job), sys.stdout)
     sys.stdout.flush()
     return 0

@@ -72,6 +72,10 @@ class PolicySettings:
     """Files larger than this are refused with a finding rather than parsed."""
     max_nodes_per_document: int = DEFAULT_MAX_NODES_PER_DOCUMENT
     """Expanded size bound that stops YAML alias bombs."""
+    run_schema: bool = True
+    """Check documents against schemas (off: --skip schema)."""
+    run_rules: bool = True
+    """Run the built-in rules (off: --skip rules)."""
     rego: RegoSettings = field(default_factory=RegoSettings)
     today: str | None = None
     """ISO date used for waiver expiry; None means the real date (tests pin it)."""

@@ -105,3 +105,29 @@ def test_any_yaml_document_shape_is_handled(value: Any) -> None:
     text = yaml.safe_dump(value) if value is not None else ""
     loaded = load_text(text, "shape.yaml", max_nodes=10_000)
     assert_no_crash(loaded.documents)
+
+
+# Differential: the rapidyaml fast path must produce exactly what the PyYAML reference produces.
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**63), 2**63), st.floats(allow_nan=False), st.text(max_size=12),
+    st.sampled_from(["yes", "No", "on", "OFF", "~", "null", "0x1F", "0o17", "017", "1_000", "1e3", "1.5e3", ".inf",
+                     "-.Inf", ".nan", "2024-01-01", "12:30:45", "+1", "0", "-0", "1:20", "true", "y", "n", " x ", "a: b",
+                     "- x", "#c", "x #c", "'q'", '"dq"', "multi\nline", "trailing\n", "tab\there", "é", "\u2028"]),
+)
+documents = st.recursive(scalars, lambda c: st.lists(c, max_size=4) | st.dictionaries(
+    st.one_of(st.text(max_size=8), st.sampled_from(["1", "true", "yes", "null", "0x10", "1.0", "~"])), c, max_size=4),
+    max_leaves=25)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(documents, min_size=1, max_size=3), st.booleans(), st.sampled_from([None, 1, 2]))
+def test_fast_path_matches_reference_loader(docs: list[Any], flow: bool, explicit_start: int | None) -> None:
+    from testbed.policy import yaml_fast
+    from testbed.policy.loader import _ManifestLoader
+
+    text = yaml.safe_dump_all(docs, default_flow_style=flow, explicit_start=bool(explicit_start), allow_unicode=True)
+    fast = yaml_fast.load_fast(text)
+    if fast is None:
+        return  # the fast path declined; the reference path is used
+    reference = list(yaml.load_all(text, Loader=_ManifestLoader))
+    assert [obj for obj, _ in fast] == reference
