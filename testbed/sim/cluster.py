@@ -41,6 +41,7 @@ from testbed.sim.status import SimState, SimStatus, apiserver_url, inspect
 from testbed.sim.versions import state_dir
 
 KWOKCTL_GRACE_S = 30.0  # on top of the bring-up timeout, for kwokctl's own bookkeeping
+KEEP_FAILURE_RECORDS = 20
 
 
 @dataclass(frozen=True)
@@ -198,8 +199,11 @@ class SimCluster:
         return None
 
     def _record_failure(self) -> Path:
-        record = self.state / "failures" / f"{self.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+        failures = self.state / "failures"
+        record = failures / f"{self.name}-{time.strftime('%Y%m%dT%H%M%S')}"
         record.mkdir(parents=True, exist_ok=True)
+        for old in sorted(failures.iterdir(), key=lambda p: p.stat().st_mtime)[:-KEEP_FAILURE_RECORDS]:
+            shutil.rmtree(old, ignore_errors=True)
         for src in [*(self.workdir / "logs").glob("*.log"), self.workdir / "kwok.yaml", self.log_dir / f"{self.name}-create.log"]:
             if src.is_file():
                 shutil.copy2(src, record / src.name)
