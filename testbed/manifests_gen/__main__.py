@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from testbed.manifests_gen.layout import generate
+from testbed.manifests_gen.layout import generate, seeds
 
 
 def drift(root: Path) -> list[str]:
@@ -33,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
         path = opts.root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+    for rel, text in sorted(seeds().items()):
+        path = opts.root / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     return 0
 

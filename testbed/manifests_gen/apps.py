@@ -29,6 +29,10 @@ PLATFORM_APPS: dict[str, tuple[str, str | None]] = {
 }
 
 
+WAIVER = {spec.WAIVE_ANNOTATION: "TB-SCHEMA-MISSING: the Argo CD CRDs come from the pinned Argo CD release "
+                                  "(upstream/versions.yaml), applied before this object"}
+
+
 def _labels(name: str) -> dict[str, str]:
     return {"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": spec.PART_OF}
 
@@ -37,7 +41,8 @@ def application(env: spec.EnvSpec, name: str, path: str, namespace: str, *, kind
     return {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": f"{env.name}-{name}", "namespace": spec.ARGOCD_NAMESPACE,
-                     "labels": {**_labels(name), "testbed.io/env": env.name, "testbed.io/app-kind": kind}},
+                     "labels": {**_labels(name), "testbed.io/env": env.name, "testbed.io/app-kind": kind},
+                     "annotations": dict(WAIVER)},
         "spec": {
             "project": f"testbed-{env.name}",
             "source": {"repoURL": spec.GITOPS_REPO_URL, "targetRevision": env.gitops_branch, "path": path},
@@ -64,7 +69,8 @@ def project(env: spec.EnvSpec) -> Obj:
     return {
         "apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
         "metadata": {"name": f"testbed-{env.name}", "namespace": spec.ARGOCD_NAMESPACE,
-                     "labels": {**_labels(f"testbed-{env.name}"), "testbed.io/env": env.name}},
+                     "labels": {**_labels(f"testbed-{env.name}"), "testbed.io/env": env.name},
+                     "annotations": dict(WAIVER)},
         "spec": {
             "description": f"The testbed's {env.name} environment (branch {env.gitops_branch}).",
             "sourceRepos": [spec.GITOPS_REPO_URL],

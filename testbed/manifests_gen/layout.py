@@ -53,6 +53,9 @@ def shop_component() -> dict[str, str]:
                                                                                  component="shop"))
         files[f"components/shop/{name}/resources.yaml"] = dump(*shop.service_objects(name))
     files["components/postgres/databases.yaml"] = databases()
+    from testbed.manifests_gen.ci import event_listener
+
+    files["components/tekton/eventlistener.yaml"] = dump(event_listener())
     return files
 
 
@@ -75,10 +78,15 @@ def _json_patch(kind: str, ops: list[Obj], label: str | None = f"{spec.TIER_LABE
     return {"target": target, "patch": yaml.safe_dump(ops, sort_keys=False, width=120)}
 
 
-def settings_component(env: spec.EnvSpec) -> Obj:
-    """What every shop directory of an env shares: image tags, sizing, log level, policy waivers."""
+def images_component() -> Obj:
+    """The env's image tags: written once as placeholders, then owned by the CI bot's pull requests."""
     images = [{"name": spec.image_name(name), "newName": f"{spec.HARBOR_HOST}/{spec.HARBOR_PROJECT}/shop-{name}",
                "newTag": spec.PLACEHOLDER_TAG} for name in ALL_SERVICES]
+    return kustomization(kind="Component", images=images)
+
+
+def settings_component(env: spec.EnvSpec) -> Obj:
+    """What every shop directory of an env shares: sizing, log level, pull secret, policy waivers."""
     resources = {"requests": {"cpu": env.cpu_request, "memory": env.memory_request},
                  "limits": {"cpu": env.cpu_limit, "memory": env.memory_limit}}
     waiver = (f"TB-IMAGE-REGISTRY: {spec.HARBOR_HOST} is the testbed's own Harbor and CI pushes there only "
@@ -88,12 +96,14 @@ def settings_component(env: spec.EnvSpec) -> Obj:
                                                 {"op": "replace", "path": "/spec/maxReplicas", "value": env.hpa_max}]),
         _json_patch("Deployment", [{"op": "replace", "path": "/spec/template/spec/containers/0/resources",
                                     "value": resources},
+                                   {"op": "add", "path": "/spec/template/spec/imagePullSecrets",
+                                    "value": [{"name": spec.HARBOR_PULL_SECRET}]},
                                    {"op": "add", "path": "/metadata/annotations", "value": {
                                        spec.WAIVE_ANNOTATION: waiver}}]),
         _json_patch("ConfigMap", [{"op": "replace", "path": "/data/SHOP_LOG_LEVEL", "value": env.log_level}],
                     label=None) | {"target": {"kind": "ConfigMap", "name": "shop-common"}},
     ]
-    return kustomization(kind="Component", images=images, patches=patches)
+    return kustomization(kind="Component", patches=patches)
 
 
 def env_stack(env: spec.EnvSpec) -> dict[str, str]:
@@ -111,7 +121,7 @@ def env_stack(env: spec.EnvSpec) -> dict[str, str]:
     }
     for name in ("common", *ALL_SERVICES):
         files[f"{base}/shop/{name}/kustomization.yaml"] = dump(kustomization(
-            namespace=ns, resources=[f"../../../../components/shop/{name}"], components=["../../settings"]))
+            namespace=ns, resources=[f"../../../../components/shop/{name}"], components=["../../settings", "../../images"]))
     files[f"{base}/data/kustomization.yaml"] = dump(kustomization(resources=list(DATA_PARTS)))
     files.update(env_datastores(env))
     files[f"{base}/kustomization.yaml"] = dump(kustomization(resources=["namespace", "shop", "data", "ingress"]))
@@ -158,13 +168,23 @@ def env_datastores(env: spec.EnvSpec) -> dict[str, str]:
 def overlays(env: spec.EnvSpec) -> dict[str, str]:
     local = [{"name": f"{spec.HARBOR_HOST}/{spec.HARBOR_PROJECT}/shop-{name}",
               "newName": f"{spec.LOCAL_REGISTRY}/shop-{name}"} for name in ALL_SERVICES]
-    minimal = kustomization(resources=[f"../../envs/{env.name}"], images=local)
+    no_pull_secret = _json_patch("Deployment", [{"op": "remove", "path": "/spec/template/spec/imagePullSecrets"}])
+    minimal = kustomization(resources=[f"../../envs/{env.name}"], images=local, patches=[no_pull_secret])
     full = kustomization(resources=[f"../../envs/{env.name}", "../../components/platform-namespaces",
                                     f"../../envs/{env.name}/platform/rook-ceph", "../../components/harbor",
                                     "../../components/tekton", f"../../apps/{env.name}",
                                     f"../../apps/{env.name}/root"])
     return {f"overlays/minimal-{env.name}/kustomization.yaml": dump(minimal),
             f"overlays/full-{env.name}/kustomization.yaml": dump(full)}
+
+
+def seeds() -> dict[str, str]:
+    """Files written only when missing and never checked for drift: the CI bot edits them."""
+    text = ("# Image tags of this environment. Seeded by `python -m testbed.manifests_gen` with placeholder\n"
+            "# tags (40 zeros = not built yet); from then on owned by the CI bot's manifest-update pull\n"
+            "# requests (dev) and promotion pull requests (stg, prd). The generator never rewrites it.\n")
+    doc = yaml.safe_dump(images_component(), sort_keys=False, width=120)
+    return {f"envs/{env}/images/kustomization.yaml": text + doc for env in spec.ENV_SPECS}
 
 
 def generate() -> dict[str, str]:

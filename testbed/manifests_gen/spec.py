@@ -32,6 +32,7 @@ JWT_DIR = "/etc/shop/jwt"
 IMAGE_PREFIX = "testbed/shop-"
 HARBOR_HOST = "harbor.testbed.internal"
 HARBOR_PROJECT = "testbed"
+HARBOR_PULL_SECRET = "harbor-pull"  # full profile: pull-only robot of the Harbor project, generated at bring-up
 LOCAL_REGISTRY = "localhost/testbed"
 PLACEHOLDER_TAG = "0" * 40  # "not built yet"; `testbed render --image-tag SHA` and the CI bot replace it
 INGRESS_DOMAIN = "testbed.internal"
@@ -49,6 +50,7 @@ SHOP_SECRETS: dict[str, tuple[str, ...]] = {
     "shop-jwt": ("private.pem", "public.pem"),
     "shop-web-session": ("secret",),
     "shop-redis": ("password",),
+    HARBOR_PULL_SECRET: (".dockerconfigjson",),  # full profile only
 }
 
 DB_SERVICES: tuple[str, ...] = GRPC_SERVICES  # each gets its own database named after it
