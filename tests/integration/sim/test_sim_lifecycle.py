@@ -110,8 +110,13 @@ def test_cli_down_of_a_missing_cluster_is_a_no_op(own_cluster: SimCluster) -> No
 
 
 def test_restarting_onto_a_port_someone_took_is_a_port_conflict_that_leaves_nothing(own_cluster: SimCluster) -> None:
-    own_cluster.up(SimClusterSpec(name=own_cluster.name, nodes=1))
-    api_port = int(own_cluster.endpoints()["kube-apiserver"].rsplit(":", 1)[1])
+    # A port from the kernel's ephemeral range, which kwokctl (allocating downwards from
+    # 32767) never hands out, so squatting it below cannot hit a cluster made in parallel.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        api_port = probe.getsockname()[1]
+    own_cluster.up(SimClusterSpec(name=own_cluster.name, nodes=1, apiserver_port=api_port))
+    assert own_cluster.endpoints()["kube-apiserver"] == f"https://127.0.0.1:{api_port}"
     for proc in read_pidfiles(own_cluster.workdir):  # a crash: every component dies at once
         os.kill(proc.pid, signal.SIGKILL)
     wait_until(
@@ -127,7 +132,7 @@ def test_restarting_onto_a_port_someone_took_is_a_port_conflict_that_leaves_noth
         squatter.listen()
 
         with pytest.raises(ConfigError, match="port conflict .*address already in use"):
-            own_cluster.up(SimClusterSpec(name=own_cluster.name, nodes=1), timeout_s=60)
+            own_cluster.up(SimClusterSpec(name=own_cluster.name, nodes=1, apiserver_port=api_port), timeout_s=60)
 
         assert processes_mentioning(own_cluster.workdir) == []
         assert not own_cluster.exists()
