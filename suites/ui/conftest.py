@@ -43,9 +43,10 @@ def browser_binaries(testbed_config: "Config") -> "BrowserBinaries":
     try:
         return find_browser_binaries(testbed_config.binaries)
     except MissingTool as err:
-        if _in_ci():
-            pytest.fail(f"CI=true and the ui suite cannot run: {err.message}", pytrace=False)
-        pytest.skip(f"ui suite needs a browser: {err.message}")
+        missing = err.message
+    if _in_ci():  # outside the except block, so the report is one line, not a chained traceback
+        pytest.fail(f"CI=true and the ui suite cannot run: {missing}", pytrace=False)
+    pytest.skip(f"ui suite needs a browser: {missing}")
 
 
 @pytest.fixture(scope="session")

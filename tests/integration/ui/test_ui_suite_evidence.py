@@ -1,0 +1,154 @@
+"""The ui suite's machinery against a real local testbed: evidence on failure, no browser left behind.
+
+The module brings its own testbed up (`testbed up --config` with the state dir in a temp
+dir) and takes it down at the end. Tiny suites in tmp_path reuse the real
+suites/ui/conftest.py, run as pytest subprocesses the way `testbed conform` runs suites.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from testbed.errors import MissingTool
+from testbed.ui.binaries import BrowserBinaries, find_browser_binaries
+from testbed.ui.processes import session_processes
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+UI_CONFTEST = Path(__file__).resolve().parents[3] / "suites" / "ui" / "conftest.py"
+
+FAILING_UI_TEST = '''
+from testbed.ui.shop_pages import flashes
+
+def test_fails_on_the_shop_home(browser):
+    browser.open("/")
+    browser.element("product-list")
+    assert flashes(browser) == ["DEMO-FAILURE this message is not on the page"]
+'''
+
+PASSING_UI_TEST = '''
+def test_home_page_renders(browser):
+    browser.open("/")
+    browser.element("product-list")
+'''
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+@pytest.fixture(scope="module")
+def binaries() -> BrowserBinaries:
+    try:
+        return find_browser_binaries()
+    except MissingTool as err:
+        if _in_ci():
+            pytest.fail(f"CI=true: {err.message}", pytrace=False)
+        pytest.skip(err.message)
+
+
+def _cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "testbed.cli.main", *args, "--config", str(workdir / "testbed.yaml")],
+                          cwd=workdir, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def testbed_dir(tmp_path_factory: pytest.TempPathFactory, binaries: BrowserBinaries) -> Iterator[Path]:
+    """A real local testbed in its own state dir; its testbed.yaml is what the subprocess suites load."""
+    workdir = tmp_path_factory.mktemp("ui-testbed")
+    (workdir / "testbed.yaml").write_text(f"state_dir: {workdir / 'state'}\nreports_dir: {workdir / 'reports'}\n")
+    up = _cli(workdir, "up")
+    assert up.returncode == 0, up.stderr
+    try:
+        yield workdir
+    finally:
+        down = _cli(workdir, "down")
+        assert down.returncode == 0, down.stderr
+
+
+@pytest.fixture
+def suite_tmpdir() -> Iterator[Path]:
+    """TMPDIR of the subprocess suite, so its browser profiles can be found. Short on purpose:
+    Chromium puts Unix sockets under TMPDIR and a socket path is limited to 107 bytes."""
+    path = Path(tempfile.mkdtemp(prefix="tbui-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _run_suite(testbed_dir: Path, tmp_path: Path, source: str, suite_tmpdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    shutil.copy(UI_CONFTEST, suite / "conftest.py")
+    (suite / "test_tiny_ui.py").write_text(textwrap.dedent(source))
+    environ = {**os.environ, "TESTBED_CONFIG": str(testbed_dir / "testbed.yaml"), "TESTBED_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
+               "TMPDIR": str(suite_tmpdir), **env}
+    environ.pop("PYTEST_XDIST_WORKER", None)
+    return subprocess.run([sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-rA", "-m", "ui"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120, env=environ)
+
+
+def test_a_failing_ui_test_leaves_a_screenshot_and_the_page_source(testbed_dir: Path, tmp_path: Path, suite_tmpdir: Path) -> None:
+    done = _run_suite(testbed_dir, tmp_path, FAILING_UI_TEST, suite_tmpdir)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "DEMO-FAILURE" in done.stdout and "1 failed" in done.stdout
+    name = "test_tiny_ui__test_fails_on_the_shop_home"
+    png = tmp_path / "artifacts" / f"{name}.png"
+    html = tmp_path / "artifacts" / f"{name}.html"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5_000, "a screenshot of a rendered page"
+    assert 'id="product-list"' in html.read_text()
+    assert f"saved {png}" in done.stdout, "the report names the evidence"
+
+
+def test_a_passing_ui_test_leaves_no_evidence_and_no_browser(testbed_dir: Path, tmp_path: Path, suite_tmpdir: Path) -> None:
+    done = _run_suite(testbed_dir, tmp_path, PASSING_UI_TEST, suite_tmpdir)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not list((tmp_path / "artifacts").iterdir())
+    assert not session_processes(None, f"--user-data-dir={suite_tmpdir}"), "a browser process outlived the suite"
+    assert not list(suite_tmpdir.glob("testbed-chromium-*")), "the browser profile was not removed"
+
+
+@pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
+def test_a_missing_chromium_fails_in_ci_and_skips_elsewhere(testbed_dir: Path, tmp_path: Path, suite_tmpdir: Path, ci: str, outcome: str) -> None:
+    empty_path = tmp_path / "empty-bin"
+    empty_path.mkdir()
+    done = _run_suite(testbed_dir, tmp_path, PASSING_UI_TEST, suite_tmpdir, CI=ci, PATH=str(empty_path))
+    assert outcome in done.stdout, done.stdout + done.stderr
+    assert done.returncode == (1 if ci else 0)
+    assert "chromium chromium-driver" in done.stdout
+
+
+def test_quit_leaves_no_chromium_process_and_no_profile(testbed_dir: Path, binaries: BrowserBinaries) -> None:
+    from testbed.ui.driver import Browser
+
+    web_url = _web_url(testbed_dir)
+    browser = Browser(binaries, web_url)
+    try:
+        browser.open("/")
+        browser.element("product-list")
+        running = browser.processes()
+        commands = {Path(os.readlink(f"/proc/{p.pid}/exe")).name for p in running}
+        assert {"chromedriver", "chromium"} <= commands, commands
+    finally:
+        survivors = browser.quit()
+    assert survivors == set()
+    assert not any(p.alive() for p in running)
+    assert not browser.profile_dir.exists()
+    assert not session_processes(None, f"--user-data-dir={browser.profile_dir}")
+
+
+def _web_url(testbed_dir: Path) -> str:
+    from testbed.config import load_config
+    from testbed.targets import get_target
+
+    endpoints = get_target(load_config(testbed_dir / "testbed.yaml")).endpoints()
+    assert endpoints.web_url
+    return endpoints.web_url
