@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from testbed.errors import ConfigError, WaitTimeout
+from testbed.shop import ports
 from testbed.shop.topology import ALL_SERVICES, DEPENDENCIES
 
 
@@ -81,27 +81,11 @@ class ServiceProcess:
 
 
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
-    socks = []
-    try:
-        for _ in range(count):
-            s = socket.socket()
-            s.bind((host, 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    return ports.allocate(count, host)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a server could bind `port` (with SO_REUSEADDR, as gRPC and uvicorn do)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-    return True
+    return ports.bindable(port, host)
 
 
 @contextmanager
