@@ -106,9 +106,14 @@ class Browser:
         self.quit()
 
     def reset(self) -> None:
-        """Forget the shop session (cookies) so the next test starts logged out on a blank page."""
-        self.driver.delete_all_cookies()
+        """Forget the shop session so the next test starts logged out on a blank page.
+
+        Clears every cookie of the browser (over CDP, whatever page is showing) and the
+        shop origin's storage; the profile itself lives until `quit()`.
+        """
         self.driver.get("about:blank")
+        self.driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+        self.driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": self.base_url, "storageTypes": "all"})
 
     # -- navigation -----------------------------------------------------------------------------------------
 

@@ -152,3 +152,41 @@ def _web_url(testbed_dir: Path) -> str:
     endpoints = get_target(load_config(testbed_dir / "testbed.yaml")).endpoints()
     assert endpoints.web_url
     return endpoints.web_url
+
+
+def test_selenium_manager_is_never_run(testbed_dir: Path, binaries: BrowserBinaries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """SE_MANAGER_PATH swaps in a fake Selenium Manager that leaves a mark: starting a session must not run it."""
+    from testbed.ui.driver import Browser
+
+    mark = tmp_path / "selenium-manager-ran"
+    fake = tmp_path / "selenium-manager"
+    fake.write_text(f"#!/bin/sh\ntouch {mark}\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("SE_MANAGER_PATH", str(fake))
+    with Browser(binaries, _web_url(testbed_dir)) as browser:
+        browser.open("/")
+        browser.element("product-list")
+        assert os.environ["SE_OFFLINE"] == "true"
+    assert not mark.exists(), "Selenium Manager was run"
+
+
+def test_reset_logs_the_browser_out(testbed_dir: Path, binaries: BrowserBinaries) -> None:
+    """The suite shares one browser per worker; reset() is what keeps one test's login from the next."""
+    from testbed.config import load_config
+    from testbed.shop.stubs import Stubs
+    from testbed.targets import get_target
+    from testbed.testing.shopflows import new_account
+    from testbed.ui.driver import Browser
+    from testbed.ui.shop_pages import log_in_ok
+
+    stubs = Stubs(get_target(load_config(testbed_dir / "testbed.yaml")).endpoints().grpc)
+    try:
+        account = new_account(stubs)
+    finally:
+        stubs.close()
+    with Browser(binaries, _web_url(testbed_dir)) as browser:
+        log_in_ok(browser, account.email, account.password)
+        browser.reset()
+        browser.open("/cart")
+        browser.element("login-form")
+        assert not browser.exists("nav-user")
