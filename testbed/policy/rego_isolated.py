@@ -2,22 +2,28 @@
 
 All namespaces are first evaluated in one process; if it dies, each namespace is retried
 alone with only its own modules and the packages they reference, so one crashing policy
-package fails with TB-REGO-ERROR and the others still report.
+package fails with TB-REGO-ERROR and the others still report. Large inputs are split across one
+worker per usable core (respecting taskset/cgroup affinity).
 """
 
 from __future__ import annotations
 
 import json
 import marshal
+import os
 import re
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from testbed.policy.model import Finding
 from testbed.policy.rego import Input, RegoModule, conftest_results, error_finding
 from testbed.policy.settings import RegoSettings
+
+
+MIN_INPUTS_PER_WORKER = 250  # below this, a second process costs more than it saves
 
 
 class WorkerDied(Exception):
@@ -50,6 +56,34 @@ def _run_worker(job: dict[str, Any], timeout_s: float) -> dict[str, Any]:
     return result
 
 
+def usable_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _run_chunked(modules: list[list[str]], wanted: dict[str, list[str]], values: list[Any],
+                 timeout_s: float) -> tuple[dict[str, list[Any]], dict[str, str]]:
+    """Evaluate in up to one worker per usable core (only for large inputs); results keep input order."""
+    chunks = max(1, min(usable_cores(), len(values) // MIN_INPUTS_PER_WORKER))
+    size = -(-len(values) // chunks) if values else 0
+    parts = [values[i:i + size] for i in range(0, len(values), size)] if size else [values]
+    jobs = [{"modules": modules, "namespaces": wanted, "inputs": part} for part in parts]
+    if len(jobs) == 1:
+        outs = [_run_worker(jobs[0], timeout_s)]
+    else:
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            outs = list(pool.map(lambda job: _run_worker(job, timeout_s), jobs))
+    results: dict[str, list[Any]] = {ns: [] for ns in wanted}
+    errors: dict[str, str] = {}
+    for out in outs:
+        errors.update(out.get("errors", {}))
+        for ns, values_ in out.get("results", {}).items():
+            results.setdefault(ns, []).extend(values_)
+    return results, errors
+
+
 def modules_for(namespace: str, modules: list[RegoModule]) -> list[RegoModule]:
     """The namespace's modules plus those of every package they reference (transitively)."""
     wanted = {namespace}
@@ -69,8 +103,7 @@ def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]
     results: dict[str, list[Any]] = {}
     errors: dict[str, str] = {}
     try:
-        out = _run_worker({"modules": job_modules, "namespaces": wanted, "inputs": values}, settings.timeout_s)
-        results, errors = out.get("results", {}), out.get("errors", {})
+        results, errors = _run_chunked(job_modules, wanted, values, settings.timeout_s)
     except WorkerDied:
         for namespace, rules in wanted.items():
             own = [[str(m.path), m.text] for m in modules_for(namespace, modules)]

@@ -26,7 +26,7 @@ def collector_module(namespaces: dict[str, list[str]]) -> str:
 
 
 def evaluate(modules: list[list[str]], namespaces: dict[str, list[str]], inputs: list[Any]) -> dict[str, list[Any]]:
-    from regopy import Interpreter, RegoError
+    from regopy import Input, Interpreter, RegoError
 
     rego = Interpreter()
     for name, text in modules:
@@ -35,14 +35,12 @@ def evaluate(modules: list[list[str]], namespaces: dict[str, list[str]], inputs:
     bundle = rego.build(f"x = data.{OUT_PACKAGE}.out")
     per_ns: dict[str, list[Any]] = {ns: [] for ns in namespaces}
     for value in inputs:
-        rego.set_input(value)
+        rego.set_input(Input(value))
         output = rego.query_bundle(bundle)
         if not output.ok():
             raise RegoError(str(output))
-        try:
-            result = json.loads(output.binding("x").json())
-        except ValueError:
-            result = {}  # nothing defined for this input
+        # Output has already parsed the result JSON; an undefined result has no bindings.
+        result = output.results[0].bindings.get("x", {}) if output.results else {}
         for ns in namespaces:
             per_ns[ns].append(result.get(ns, {}) if isinstance(result, dict) else {})
     return per_ns

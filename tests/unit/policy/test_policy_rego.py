@@ -111,3 +111,12 @@ def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
         choose_engine("conftest")
     with pytest.raises(ConfigError, match="unknown"):
         choose_engine("wasm")
+
+
+def test_chunked_workers_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    from testbed.policy import rego_isolated
+
+    single = rego_run(REGO / "policy", namespaces=("main", "k8s.extra"))
+    monkeypatch.setattr(rego_isolated, "MIN_INPUTS_PER_WORKER", 1)
+    monkeypatch.setattr(rego_isolated, "usable_cores", lambda: 3)
+    assert rego_run(REGO / "policy", namespaces=("main", "k8s.extra")) == single
