@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from testbed.manifests_gen import spec
-from testbed.shop.topology import ALL_SERVICES, DEPENDENCIES, GRPC_SERVICES
+from testbed.shop.topology import ALL_SERVICES, DEPENDENCIES
 
 Obj = dict[str, Any]
 
@@ -239,6 +239,3 @@ def service_objects(name: str) -> list[Obj]:
     return [service_account(name), config_map(name), deployment(name), service(name), hpa(name), pdb(name),
             network_policy(name)]
 
-
-__all__ = ["ALL_SERVICES", "GRPC_SERVICES", "callers_of", "common_config_map", "common_network_policies",
-           "service_objects"]

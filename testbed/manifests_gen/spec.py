@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from testbed.shop.topology import ALL_SERVICES, GRPC_SERVICES
+from testbed.shop.topology import GRPC_SERVICES
 
 PROFILES: tuple[str, ...] = ("minimal", "full")
 ENVS: tuple[str, ...] = ("dev", "stg", "prd")
@@ -105,5 +105,5 @@ GITOPS_REPO_URL = "https://git.testbed.internal/testbed/testbed.git"
 
 
 def image_name(service: str) -> str:
-    assert service in ALL_SERVICES
+    """The image a service's Deployment names before the env's `images:` rewrite."""
     return f"{IMAGE_PREFIX}{service}"
