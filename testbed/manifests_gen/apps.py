@@ -76,7 +76,8 @@ def project(env: spec.EnvSpec) -> Obj:
             "sourceRepos": [spec.GITOPS_REPO_URL],
             "destinations": [{"server": "https://kubernetes.default.svc", "namespace": ns} for ns in
                              (env.shop_namespace, spec.CI_NAMESPACE, "harbor", "rook-ceph", spec.ARGOCD_NAMESPACE)],
-            "clusterResourceWhitelist": [{"group": "storage.k8s.io", "kind": "StorageClass"}],
+            "clusterResourceWhitelist": [{"group": "storage.k8s.io", "kind": "StorageClass"},
+                                         {"group": "rbac.authorization.k8s.io", "kind": "ClusterRoleBinding"}],
         },
     }
 

@@ -145,7 +145,8 @@ def env_datastores(env: spec.EnvSpec) -> dict[str, str]:
         _replace("Redis", spec.REDIS_NAME, {
             "/spec/storage/volumeClaimTemplate/spec/resources/requests/storage": env.redis_storage})])
     nats = kustomization(namespace=ns, resources=["../../../../components/nats"])
-    nats_values = {"config": {"cluster": {"enabled": env.nats_replicas > 1, "replicas": max(env.nats_replicas, 2)}}}
+    cluster: Obj = {"enabled": True, "replicas": env.nats_replicas} if env.nats_replicas > 1 else {"enabled": False}
+    nats_values = {"config": {"cluster": cluster}}
     ingress = kustomization(namespace=ns, resources=["../../../components/contour"], patches=[
         _replace("HTTPProxy", "shop-web", {"/spec/virtualhost/fqdn": env.host("shop")}),
         _replace("HTTPProxy", "shop-grpc", {"/spec/virtualhost/fqdn": env.host("grpc")})])
