@@ -117,7 +117,11 @@ class SimCluster:
             raise ConfigError(
                 f"port 127.0.0.1:{spec.apiserver_port} is already in use; choose another with --port, or 0 for any free port"
             )
-        self._kwokctl_create(spec, binaries, timeout_s)
+        if current.state is SimState.ABSENT:
+            self._kwokctl_create(spec, binaries, timeout_s)
+        else:  # it exists but is down or partly down: start what is not running
+            self._forget_dead_pids()
+            self._kwokctl_start(binaries, timeout_s)
         try:
             with self.api() as api:
                 self._wait_api_ready(api, timeout_s=max(5.0, timeout_s - (time.monotonic() - start)))
@@ -166,6 +170,22 @@ class SimCluster:
         if log is not None:
             raise self._failed(f"kwokctl create cluster failed: {log}")
 
+    def _forget_dead_pids(self) -> None:
+        """Remove the pid files of components that are not running. kwokctl only asks
+        whether a pid exists, and a killed component can linger as a zombie until init
+        reaps it; kwokctl would then skip starting it."""
+        for proc in read_pidfiles(self.workdir):
+            if not is_running(proc):
+                (self.workdir / "pids" / f"{proc.name}.pid").unlink(missing_ok=True)
+
+    def _kwokctl_start(self, binaries: SimBinaries, timeout_s: float) -> None:
+        args = ["start", "cluster", "--timeout", f"{int(timeout_s)}s"]
+        log = self._kwokctl(
+            binaries, args, timeout_s=timeout_s + KWOKCTL_GRACE_S, log_name="start", abort_if=self._port_conflict
+        )
+        if log is not None:
+            raise self._failed(f"kwokctl start cluster failed: {log}")
+
     def _wait_api_ready(self, api: KubeAPI, *, timeout_s: float) -> None:
         def probe() -> Seen[None]:
             ok, detail = api.probe("/readyz")
@@ -204,7 +224,8 @@ class SimCluster:
         record.mkdir(parents=True, exist_ok=True)
         for old in sorted(failures.iterdir(), key=lambda p: p.stat().st_mtime)[:-KEEP_FAILURE_RECORDS]:
             shutil.rmtree(old, ignore_errors=True)
-        for src in [*(self.workdir / "logs").glob("*.log"), self.workdir / "kwok.yaml", self.log_dir / f"{self.name}-create.log"]:
+        kwokctl_logs = [self.log_dir / f"{self.name}-{verb}.log" for verb in ("create", "start")]
+        for src in [*(self.workdir / "logs").glob("*.log"), self.workdir / "kwok.yaml", *kwokctl_logs]:
             if src.is_file():
                 shutil.copy2(src, record / src.name)
         return record

@@ -136,3 +136,20 @@ def test_restarting_onto_a_port_someone_took_is_a_port_conflict_that_leaves_noth
 
         assert processes_mentioning(own_cluster.workdir) == []
         assert not own_cluster.exists()
+
+
+def test_up_restarts_a_cluster_whose_processes_all_died(own_cluster: SimCluster) -> None:
+    spec = SimClusterSpec(name=own_cluster.name, nodes=1)
+    own_cluster.up(spec)
+    for proc in read_pidfiles(own_cluster.workdir):
+        os.kill(proc.pid, signal.SIGKILL)  # they linger as zombies until init reaps them
+    wait_until(
+        "killed components to exit",
+        lambda: Seen(not any(is_running(p) for p in read_pidfiles(own_cluster.workdir)), "exiting"),
+        timeout_s=10,
+    )
+    assert own_cluster.status().exit_code == 3
+
+    again = own_cluster.up(spec)
+
+    assert again.created and own_cluster.status().state is SimState.HEALTHY
