@@ -85,7 +85,7 @@ def down(name: str, bin_dir: Path | None) -> None:
 @NAME_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(name: str, as_json: bool) -> ExitCode:
-    """Components and nodes. Exit 0 healthy, 1 unhealthy, 3 nothing up."""
+    """Components and nodes; exit 0 healthy, 1 unhealthy, 3 nothing up."""
     from testbed.sim.cluster import SimCluster
 
     report = SimCluster(name).status()
