@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the Go tools the policy suite compares itself against (conftest, kubeconform)
+# Build the Go tools the policy suite uses and compares itself against (conftest, opa, kubeconform)
 # from their modules at pinned versions, into a cache bin dir. Skips tools that exist.
 # Prints the bin dir on stdout (put it on PATH). Never commits or downloads a binary.
 # Usage: ci/build-go-tools.sh [CACHE_ROOT]   (default: ${TESTBED_CACHE:-~/.cache/testbed})
@@ -7,6 +7,7 @@ set -euo pipefail
 
 CONFTEST_VERSION="${CONFTEST_VERSION:-v0.71.1}"
 KUBECONFORM_VERSION="${KUBECONFORM_VERSION:-v0.8.0}"
+OPA_VERSION="${OPA_VERSION:-v1.21.1}"  # the OPA conftest $CONFTEST_VERSION embeds
 
 cache_root="${1:-${TESTBED_CACHE:-$HOME/.cache/testbed}}"
 bin="$cache_root/tools/bin"
@@ -30,5 +31,6 @@ build() {
 
 build conftest github.com/open-policy-agent/conftest "$CONFTEST_VERSION"
 build kubeconform github.com/yannh/kubeconform/cmd/kubeconform "$KUBECONFORM_VERSION"
+build opa github.com/open-policy-agent/opa "$OPA_VERSION"
 
 printf '%s\n' "$bin"

@@ -86,6 +86,8 @@ def _ran(rule_id: str, settings: PolicySettings) -> bool:
     category = CATALOGUE[rule_id].category
     if category == "schema":
         return settings.run_schema
+    if rule_id in ("REGO-DENY", "REGO-WARN"):
+        return False  # documentation entries: user rules report as rego:<package>.<rule>
     if category == "rego":
         return bool(settings.rego.policy_paths)
     if category in ("input", "waiver"):

@@ -1,6 +1,6 @@
 """User Rego policies with conftest's semantics, whatever engine evaluates them.
 
-Engines: a `conftest` binary on PATH (exact by construction), otherwise regopy in an isolated
+Engines: a `conftest` binary on PATH (exact by construction), else an `opa` binary, otherwise regopy in an isolated
 subprocess (regopy can crash the process on `with` + builtins; a crash fails that policy, not
 the run). regopy silently mis-evaluates Rego v0, so v0 heads are rejected up front.
 
@@ -190,14 +190,18 @@ def rules_by_namespace(modules: list[RegoModule], settings: RegoSettings) -> dic
     return out
 
 
+ENGINES = ("auto", "conftest", "opa", "regopy")
+
+
 def choose_engine(requested: str) -> str:
+    """auto: a conftest binary on PATH, else an opa binary, else regopy."""
     if requested == "auto":
-        return "conftest" if shutil.which("conftest") else "regopy"
-    if requested == "conftest" and shutil.which("conftest") is None:
-        raise ConfigError("--rego-engine conftest: conftest is not on PATH (build it with ci/build-go-tools.sh)",
+        return next((tool for tool in ("conftest", "opa") if shutil.which(tool)), "regopy")
+    if requested not in ENGINES:
+        raise ConfigError(f"unknown Rego engine {requested!r}; use {', '.join(ENGINES)}", field="rego-engine")
+    if requested in ("conftest", "opa") and shutil.which(requested) is None:
+        raise ConfigError(f"--rego-engine {requested}: {requested} is not on PATH (build it with ci/build-go-tools.sh)",
                           field="rego-engine")
-    if requested not in ("conftest", "regopy"):
-        raise ConfigError(f"unknown Rego engine {requested!r}; use auto, conftest or regopy", field="rego-engine")
     return requested
 
 
@@ -219,9 +223,22 @@ def evaluate(inputs: list[Input], settings: RegoSettings) -> tuple[list[Finding]
         from testbed.policy.rego_conftest import evaluate_with_conftest
 
         return evaluate_with_conftest(modules, namespaces, inputs, settings), engine
+    if engine == "opa":
+        from testbed.policy.rego_opa import evaluate_with_opa
+
+        return evaluate_with_opa(modules, namespaces, inputs, settings, wanted_rules(namespaces, modules)), engine
     from testbed.policy.rego_isolated import evaluate_isolated
 
     return evaluate_isolated(modules, namespaces, inputs, settings), engine
+
+
+def wanted_rules(namespaces: dict[str, list[str]], modules: list[RegoModule]) -> dict[str, list[str]]:
+    """Rules to collect per namespace: the deny/violation/warn rules, plus `exception` where defined."""
+    return {ns: rules + (["exception"] if defines_exception(ns, modules) else []) for ns, rules in namespaces.items()}
+
+
+def defines_exception(namespace: str, modules: list[RegoModule]) -> bool:
+    return any(m.package == namespace and re.search(r"^exception\b", m.text, re.M) for m in modules)
 
 
 def severity_of(rule: str) -> Severity:

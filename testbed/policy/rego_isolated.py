@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from testbed.policy.model import Finding
-from testbed.policy.rego import Input, RegoModule, conftest_results, error_finding
+from testbed.policy.rego import Input, RegoModule, conftest_results, error_finding, wanted_rules
 from testbed.policy.settings import RegoSettings
 
 
@@ -98,7 +98,7 @@ def modules_for(namespace: str, modules: list[RegoModule]) -> list[RegoModule]:
 def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]], inputs: list[Input],
                       settings: RegoSettings) -> list[Finding]:
     job_modules = [[str(m.path), m.text] for m in modules]
-    wanted = {ns: rules + (["exception"] if defines_exception(ns, modules) else []) for ns, rules in namespaces.items()}
+    wanted = wanted_rules(namespaces, modules)
     values = [i.value for i in inputs]
     results: dict[str, list[Any]] = {}
     errors: dict[str, str] = {}
@@ -124,7 +124,3 @@ def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]
             found, _ = conftest_results(namespace, rules, package_value, inp)
             findings.extend(found)
     return findings
-
-
-def defines_exception(namespace: str, modules: list[RegoModule]) -> bool:
-    return any(m.package == namespace and re.search(r"^exception\b", m.text, re.M) for m in modules)

@@ -81,10 +81,12 @@ def test_regopy_engine_matches_conftest(name: str, namespaces: tuple[str, ...], 
     assert our_results("regopy", namespaces, all_ns, combine) == expected
 
 
+@pytest.mark.parametrize("engine", ["conftest", "opa"])
 @pytest.mark.parametrize(("name", "namespaces", "all_ns", "combine"), CASES, ids=[c[0] for c in CASES])
-def test_conftest_engine_matches_conftest(name: str, namespaces: tuple[str, ...], all_ns: bool, combine: bool,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_binary_engines_match_conftest(engine: str, name: str, namespaces: tuple[str, ...], all_ns: bool,
+                                       combine: bool, monkeypatch: pytest.MonkeyPatch) -> None:
     conftest = require_tool("conftest")
-    monkeypatch.setenv("PATH", f"{Path(conftest).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    binary = require_tool(engine)
+    monkeypatch.setenv("PATH", f"{Path(binary).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     expected = conftest_results(conftest, namespaces, all_ns, combine)
-    assert our_results("conftest", namespaces, all_ns, combine) == expected
+    assert our_results(engine, namespaces, all_ns, combine) == expected

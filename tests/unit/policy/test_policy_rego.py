@@ -107,8 +107,9 @@ def test_syntax_error_is_a_policy_error(tmp_path: Path) -> None:
 def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     assert choose_engine("auto") == "regopy"
-    with pytest.raises(ConfigError, match="not on PATH"):
-        choose_engine("conftest")
+    for engine in ("conftest", "opa"):
+        with pytest.raises(ConfigError, match="not on PATH"):
+            choose_engine(engine)
     with pytest.raises(ConfigError, match="unknown"):
         choose_engine("wasm")
 
