@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,14 @@ def test_app_of_apps_has_one_synced_app_per_component_and_service(renders: Rende
             assert app["spec"]["source"]["targetRevision"] == env
             path = app["spec"]["source"]["path"]
             assert (MANIFESTS.parent / path / "kustomization.yaml").is_file(), path
+
+
+def test_every_application_path_builds_on_its_own(renders: Renders) -> None:
+    paths = {a["spec"]["source"]["path"] for docs in renders.values() for a in docs if a["kind"] == "Application"}
+    for path in sorted(paths):
+        proc = subprocess.run(["kubectl", "kustomize", str(MANIFESTS.parent / path)], capture_output=True, text=True,
+                              timeout=60, check=False)
+        assert proc.returncode == 0, (path, proc.stderr[-500:])
 
 
 def test_every_generated_file_is_in_the_generator_output() -> None:
