@@ -44,6 +44,9 @@ CHROMIUM_FLAGS = (
     "--disable-sync",
     "--disable-quic",
     "--no-first-run",
+    # Resolve nothing but loopback: Chromium otherwise looks up Google hosts at start, and
+    # tests must send traffic only to 127.0.0.0/8.
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 WINDOW_SIZE = (1280, 1024)
 OFFLINE_ENV = {"SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}  # Selenium Manager: no downloads, no usage stats
