@@ -9,7 +9,11 @@ Plain scalars are typed with PyYAML's own SafeLoader resolvers (timestamps excep
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import yaml
@@ -69,6 +73,25 @@ def _key_text(value: Any) -> str:
     return str(value)
 
 
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, ValueError, OSError):
+        yield  # stderr is not a real file (e.g. captured): nothing to silence
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
 def load_fast(text: str) -> list[tuple[Any, int]] | None:
     """[(document, start line)] or None when the reference loader must be used."""
     if ryml is None:
@@ -79,14 +102,20 @@ def load_fast(text: str) -> list[tuple[Any, int]] | None:
     if _UNUSUAL.search(data):
         return None
     try:
-        tree = ryml.parse_in_arena(data)
-    except Exception:  # noqa: BLE001 - rapidyaml raises plain RuntimeError/Exception; PyYAML reports it properly
+        with _quiet_stderr():  # rapidyaml prints parse errors to fd 2; PyYAML reports them properly instead
+            tree = ryml.parse_in_arena(data)
+    except Exception:  # noqa: BLE001 - rapidyaml raises its own ExceptionParse/RuntimeError types
         return None
     try:
         docs = _convert_stream(tree)
     except (_Unusual, UnicodeDecodeError, RecursionError):
         return None
-    lines = [1] + [text.count("\n", 0, m.start()) + 2 for m in _SEPARATOR.finditer(text)]
+    lines = [1]
+    newlines = position = 0
+    for match in _SEPARATOR.finditer(text):
+        newlines += text.count("\n", position, match.start())
+        position = match.start()
+        lines.append(newlines + 2)
     if text.startswith("---"):
         lines = lines[1:]
     if len(lines) != len(docs):
@@ -94,11 +123,19 @@ def load_fast(text: str) -> list[tuple[Any, int]] | None:
     return [(doc, line) for doc, line in zip(docs, lines)]
 
 
+def _method(tree: Any, name: str) -> Any:
+    """The SWIG built-in for Tree.<name> (skips a Python wrapper layer), else the bound method."""
+    raw = getattr(getattr(ryml, "_ryml", None), f"Tree_{name}", None)
+    if raw is None:
+        return getattr(tree, name)
+    return lambda node: raw(tree, node)
+
+
 def _convert_stream(tree: Any) -> list[Any]:
     none = ryml.NONE
-    is_map, is_seq, first, nxt = tree.is_map, tree.is_seq, tree.first_child, tree.next_sibling
-    key_of, val_of, has_val, is_plain = tree.key, tree.val, tree.has_val, tree.is_val_plain
-    key_plain = tree.is_key_plain
+    is_map, is_seq, first, nxt = (_method(tree, n) for n in ("is_map", "is_seq", "first_child", "next_sibling"))
+    key_of, val_of, has_val, is_plain, key_plain = (
+        _method(tree, n) for n in ("key", "val", "has_val", "is_val_plain", "is_key_plain"))
     cache: dict[str, Any] = {}
 
     def scalar(node: int) -> Any:
@@ -106,7 +143,10 @@ def _convert_stream(tree: Any) -> list[Any]:
         if raw is None:
             return None
         text = bytes(raw).decode("utf-8")
-        return _resolve(text, cache) if is_plain(node) else text
+        value = _resolve(text, cache)
+        if value is text or isinstance(value, str):
+            return text
+        return value if is_plain(node) else text
 
     def convert(node: int) -> Any:
         if is_map(node):
@@ -115,8 +155,9 @@ def _convert_stream(tree: Any) -> list[Any]:
             while child != none:
                 raw = key_of(child)
                 key = bytes(raw).decode("utf-8") if raw is not None else ""
-                if raw is None or key_plain(child):
-                    key = _key_text(_resolve(key, cache))
+                resolved = _resolve(key, cache)
+                if not isinstance(resolved, str) and (raw is None or key_plain(child)):
+                    key = _key_text(resolved)
                 if key in out:
                     raise _Unusual("duplicate key")
                 out[key] = convert(child)

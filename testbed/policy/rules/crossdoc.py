@@ -131,20 +131,26 @@ def check_network_policy_coverage(docs: list[Document], settings: PolicySettings
 
 @across_documents(SERVICE_SELECTOR)
 def check_service_selectors(docs: list[Document], settings: PolicySettings) -> Iterator[Finding]:
-    pods: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for d in _workloads(docs):
+    # namespace -> (label, value) -> indices of workloads whose pods carry it; a selector matches
+    # when the index sets of all its pairs intersect (linear in the render, not services x workloads).
+    index: dict[str, dict[tuple[str, str], set[int]]] = defaultdict(lambda: defaultdict(set))
+    for n, d in enumerate(_workloads(docs)):
         if d.kind == "Pod":
-            labels = d.metadata.get("labels")
-            pods[d.namespace].append({str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {})
+            raw = d.metadata.get("labels")
+            labels = {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
         else:
-            pods[d.namespace].append(template_labels(d))
+            labels = template_labels(d)
+        for pair in labels.items():
+            index[d.namespace][pair].add(n)
     for svc in docs:
         if svc.kind != "Service" or dig(svc.obj, ("spec", "type")) == "ExternalName":
             continue
         selector = dig(svc.obj, ("spec", "selector"))
         if not isinstance(selector, dict) or not selector:
             continue  # selector-less Services are backed by hand-made EndpointSlices
-        wanted = {str(k): str(v) for k, v in selector.items()}
-        if not any(all(labels.get(k) == v for k, v in wanted.items()) for labels in pods.get(svc.namespace, [])):
-            shown = ",".join(f"{k}={v}" for k, v in wanted.items())
+        wanted = [(str(k), str(v)) for k, v in selector.items()]
+        pairs = index.get(svc.namespace, {})
+        matching = set.intersection(*(pairs.get(pair, set()) for pair in wanted))
+        if not matching:
+            shown = ",".join(f"{k}={v}" for k, v in wanted)
             yield SERVICE_SELECTOR.at(svc, "spec.selector", f"selector {shown} matches no workload in the render")
