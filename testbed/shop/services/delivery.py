@@ -12,11 +12,10 @@ import logging
 import time
 
 import grpc
-from google.protobuf.message import DecodeError
 from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from testbed.shop.events import Envelope
+from testbed.shop.events import Envelope, order_placed
 from testbed.shop.events.inbox import Inbox, inbox_tables
 from testbed.shop.events.wiring import consumer_worker
 from testbed.shop.runtime import validate
@@ -27,11 +26,10 @@ from testbed.shop.runtime.server import ServiceDefinition, serve
 from testbed.shop.runtime.settings import ServiceSettings
 from testbed.shop.runtime.status import Aborted, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from testbed.shop.runtime.storage import Database
-from testbed.shop.v1 import delivery_pb2, delivery_pb2_grpc, events_pb2
+from testbed.shop.v1 import delivery_pb2, delivery_pb2_grpc
 
-ORDERS_STREAM = "orders"
-ORDER_PLACED = "OrderPlaced"
-MAX_ID_LEN = 64
+ORDERS_STREAM = order_placed.STREAM
+MAX_ID_LEN = order_placed.MAX_ID_LEN
 FIRST_VERSION = 1
 
 State = delivery_pb2.DeliveryState
@@ -109,7 +107,7 @@ class OrderPlacedHandler:
         self._logger = logger
 
     def __call__(self, conn: Connection, event: Envelope) -> None:
-        placed = self._decode(event)
+        placed = order_placed.decode(event, self._logger)
         if placed is None:
             return
         now = time.time()
@@ -121,20 +119,6 @@ class OrderPlacedHandler:
             return
         log(self._logger, logging.INFO, "delivery created", event_id=event.id, order_id=placed.order_id, user_id=placed.user_id)
 
-    def _decode(self, event: Envelope) -> events_pb2.OrderPlaced | None:
-        if event.type != ORDER_PLACED:
-            log(self._logger, logging.WARNING, "unknown event type ignored", event_id=event.id, type=event.type)
-            return None
-        placed = events_pb2.OrderPlaced()
-        try:
-            placed.ParseFromString(event.payload)
-        except DecodeError as err:
-            log(self._logger, logging.ERROR, "malformed OrderPlaced payload skipped", event_id=event.id, error=str(err))
-            return None
-        if not all(0 < len(value) <= MAX_ID_LEN for value in (placed.order_id, placed.user_id)):
-            log(self._logger, logging.ERROR, "invalid OrderPlaced skipped", event_id=event.id, order_id=placed.order_id[:100], user_id=placed.user_id[:100])
-            return None
-        return placed
 
 
 def _to_proto(row: object) -> delivery_pb2.Delivery:

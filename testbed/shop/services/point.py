@@ -12,11 +12,10 @@ import logging
 import time
 
 import grpc
-from google.protobuf.message import DecodeError
 from sqlalchemy import BigInteger, Column, Connection, Float, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from testbed.shop.events import Envelope
+from testbed.shop.events import Envelope, order_placed
 from testbed.shop.events.inbox import Inbox, inbox_tables
 from testbed.shop.events.wiring import consumer_worker
 from testbed.shop.runtime import validate
@@ -26,13 +25,12 @@ from testbed.shop.runtime.jsonlog import log
 from testbed.shop.runtime.server import ServiceDefinition, serve
 from testbed.shop.runtime.settings import ServiceSettings
 from testbed.shop.runtime.storage import Database
-from testbed.shop.v1 import events_pb2, point_pb2, point_pb2_grpc
+from testbed.shop.v1 import point_pb2, point_pb2_grpc
 
-ORDERS_STREAM = "orders"
-ORDER_PLACED = "OrderPlaced"
+ORDERS_STREAM = order_placed.STREAM
 CENTS_PER_POINT = 100
 CREDIT_REASON = "order placed"
-MAX_ID_LEN = 64
+MAX_ID_LEN = order_placed.MAX_ID_LEN
 
 metadata = MetaData()
 ledger = Table(
@@ -72,7 +70,7 @@ class OrderPlacedHandler:
         self._logger = logger
 
     def __call__(self, conn: Connection, event: Envelope) -> None:
-        placed = self._decode(event)
+        placed = order_placed.decode(event, self._logger)
         if placed is None:
             return
         points = points_for(placed.total_cents)
@@ -86,21 +84,6 @@ class OrderPlacedHandler:
             conn.execute(insert(balances).values(user_id=placed.user_id, points=points))
         log(self._logger, logging.INFO, "points credited", event_id=event.id, order_id=placed.order_id, user_id=placed.user_id, points=points)
 
-    def _decode(self, event: Envelope) -> events_pb2.OrderPlaced | None:
-        if event.type != ORDER_PLACED:
-            log(self._logger, logging.WARNING, "unknown event type ignored", event_id=event.id, type=event.type)
-            return None
-        placed = events_pb2.OrderPlaced()
-        try:
-            placed.ParseFromString(event.payload)
-        except DecodeError as err:
-            log(self._logger, logging.ERROR, "malformed OrderPlaced payload skipped", event_id=event.id, error=str(err))
-            return None
-        ids_ok = all(0 < len(value) <= MAX_ID_LEN for value in (placed.order_id, placed.user_id))
-        if not ids_ok or placed.total_cents < 0:
-            log(self._logger, logging.ERROR, "invalid OrderPlaced skipped", event_id=event.id, order_id=placed.order_id[:100], user_id=placed.user_id[:100], total_cents=placed.total_cents)
-            return None
-        return placed
 
 
 def _entry(row: object) -> point_pb2.PointEntry:
