@@ -1,6 +1,7 @@
 """Every overlay of the testbed's manifests renders and passes schemas, built-in rules and Rego.
 
-Evidence per overlay (JSON, JUnit, SARIF) goes to the run's artifacts directory.
+Evidence per overlay (JSON, JUnit, SARIF) goes to the run's artifacts directory. Optional inputs
+next to the manifests: policy-waivers.yaml, policy/ (Rego) and upstream/crds/ (CRD schemas).
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ def settings_for_testbed() -> PolicySettings:
     root = manifests_root()
     waivers = root / "policy-waivers.yaml"
     rego_dir = root / "policy"
+    crds = root / "upstream" / "crds"
     return PolicySettings(
+        crd_dirs=(crds,) if crds.is_dir() else (),
         k8s_version=os.environ.get("TESTBED_POLICY_K8S_VERSION", DEFAULT_K8S_VERSION),
         waiver_files=(waivers,) if waivers.is_file() else (),
         rego=RegoSettings(policy_paths=(rego_dir,) if rego_dir.is_dir() and any(rego_dir.rglob("*.rego")) else ()),

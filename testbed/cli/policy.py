@@ -30,7 +30,8 @@ or in a --waivers file (rule, owner, expires, reason, optional match).
 
 @click.command(epilog=EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--profile", help="Check the testbed's own render: manifests/overlays/<profile>-<env>.")
+@click.option("--profile", help="Check the testbed's own render: manifests/overlays/<profile>-<env> "
+              "(CRDs in manifests/upstream/crds are used when present).")
 @click.option("--env", "env_name", help="Environment of the testbed render (dev, stg, prd).")
 @click.option("--manifests-root", type=click.Path(path_type=Path), default=Path("manifests"), show_default=True,
               help="Where the testbed's kustomize tree lives.")
@@ -82,6 +83,9 @@ def policy(paths: tuple[Path, ...], profile: str | None, env_name: str | None, m
         from testbed.policy.render import overlay_dir
 
         targets.append(overlay_dir(manifests_root, profile, env_name))
+        vendored_crds = manifests_root / "upstream" / "crds"
+        if vendored_crds.is_dir():
+            crd_dir = (*crd_dir, vendored_crds)
     if not targets:
         raise ConfigError("nothing to check: give PATH arguments or --profile/--env", field="PATH")
     if max_limit_ratio < 1:
