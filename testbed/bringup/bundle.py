@@ -1,0 +1,82 @@
+"""A bundle directory: the upstream components' manifests for bring-up, read and written here.
+
+`bundle.yaml` lists, per upstream component, its CRD file and its install file (release
+manifest, or a chart rendered for the testbed), its namespace and the images it pulls. Both
+`testbed bundle DIR` (downloaded, pinned, checksummed) and `testbed bundle --stand-in DIR`
+(stand-ins for dry runs on sim) write this layout; `testbed up --bundle DIR` reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from testbed.errors import ConfigError
+
+BUNDLE_FILE = "bundle.yaml"
+BUNDLE_KIND = "TestbedBundle"
+BUNDLE_API = "testbed.io/v1"
+
+
+@dataclass(frozen=True)
+class BundleEntry:
+    name: str
+    component: str
+    namespace: str
+    profiles: tuple[str, ...]
+    crds: str | None
+    install: str
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Bundle:
+    root: Path
+    stand_in: bool
+    entries: tuple[BundleEntry, ...]
+    sim_stages: Path | None
+
+    def for_profile(self, profile: str) -> list[BundleEntry]:
+        return [e for e in self.entries if profile in e.profiles]
+
+
+def write_manifest(directory: Path, entries: list[BundleEntry], *, stand_in: bool, sim_stages: str | None = None) -> Path:
+    doc: dict[str, Any] = {"apiVersion": BUNDLE_API, "kind": BUNDLE_KIND, "standIn": stand_in,
+                           "upstream": [{**asdict(e), "profiles": list(e.profiles), "images": list(e.images)} for e in entries]}
+    if sim_stages:
+        doc["simStages"] = sim_stages
+    path = directory / BUNDLE_FILE
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    images = sorted({i for e in entries for i in e.images})
+    (directory / "images.txt").write_text("".join(f"{i}\n" for i in images))
+    return path
+
+
+def load_bundle(directory: Path) -> Bundle:
+    """Read and check a bundle; errors name the file and the field."""
+    path = directory / BUNDLE_FILE
+    if not path.is_file():
+        raise ConfigError(f"not a testbed bundle (no {BUNDLE_FILE}); write one with `testbed bundle DIR` "
+                          "or `testbed bundle --stand-in DIR`", source=str(directory))
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"not valid YAML: {err}", source=str(path)) from None
+    if not isinstance(doc, dict) or doc.get("kind") != BUNDLE_KIND:
+        raise ConfigError(f"kind must be {BUNDLE_KIND}", source=str(path), field="kind")
+    entries = []
+    for i, raw in enumerate(doc.get("upstream") or []):
+        try:
+            entry = BundleEntry(raw["name"], raw["component"], raw["namespace"], tuple(raw["profiles"]),
+                                raw.get("crds"), raw["install"], tuple(raw.get("images") or ()))
+        except (KeyError, TypeError) as err:
+            raise ConfigError(f"missing or bad field {err}", source=str(path), field=f"upstream[{i}]") from None
+        for rel in (entry.crds, entry.install):
+            if rel and not (directory / rel).is_file():
+                raise ConfigError(f"file {rel} is missing from the bundle", source=str(path), field=f"upstream[{i}]")
+        entries.append(entry)
+    stages = doc.get("simStages")
+    return Bundle(directory, bool(doc.get("standIn")), tuple(entries), directory / stages if stages else None)

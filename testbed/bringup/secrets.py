@@ -1,0 +1,71 @@
+"""Secrets generated at bring-up and never committed: JWT signing key, DB and Redis passwords,
+Harbor robot tokens, the Git webhook secret.
+
+Each Secret is created only when absent (a re-run changes nothing and never rotates a key a
+running service holds). Values come from `secrets` (CSPRNG); nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from testbed.kube.api import KubeAPI
+
+Obj = dict[str, Any]
+SECRET_LABELS = {"app.kubernetes.io/part-of": "testbed", "testbed.io/generated": "bring-up"}
+
+
+def _token(n: int = 32) -> str:
+    return secrets.token_urlsafe(n)
+
+
+def _jwt_keys() -> dict[str, str]:
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    public = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return {"private.pem": private.decode(), "public.pem": public.decode()}
+
+
+def _docker_config(registry: str, user: str) -> dict[str, str]:
+    token = _token()
+    auth = base64.b64encode(f"{user}:{token}".encode()).decode()
+    return {".dockerconfigjson": json.dumps({"auths": {registry: {"username": user, "password": token, "auth": auth}}})}
+
+
+def secret_content(name: str) -> tuple[str, dict[str, str]]:
+    """(type, stringData) of a generated Secret, by its name."""
+    if name == "shop-jwt":
+        return "Opaque", _jwt_keys()
+    if name == "harbor-pull":
+        return "kubernetes.io/dockerconfigjson", _docker_config("harbor.testbed.internal", "robot$testbed+pull")
+    if name.endswith("-app"):  # CloudNativePG owner credentials: the DB password
+        return "kubernetes.io/basic-auth", {"username": "app", "password": _token()}
+    if name in ("shop-redis", "harbor-admin"):
+        return "Opaque", {"password": _token()}
+    if name == "harbor-secret-key":
+        return "Opaque", {"secretKey": secrets.token_hex(8)}  # Harbor wants exactly 16 characters
+    if name in ("harbor-robot-ci", "gitops-bot"):
+        return "Opaque", {"token": _token()}
+    if name == "harbor-ca":
+        return "Opaque", {"ca.crt": ""}  # filled from Harbor's ingress CA once Harbor is up (real clusters)
+    return "Opaque", {"secret": _token()}  # shop-web-session, gitops-webhook, ...
+
+
+def ensure_secrets(api: KubeAPI, wanted: list[dict[str, str]]) -> list[str]:
+    """Create each wanted Secret ({name, namespace}) that does not exist; returns those created."""
+    created = []
+    for item in wanted:
+        name, namespace = item["name"], item["namespace"]
+        if api.get("v1", "Secret", name, namespace) is not None:
+            continue
+        kind, data = secret_content(name)
+        api.create({"apiVersion": "v1", "kind": "Secret", "type": kind, "stringData": data,
+                    "metadata": {"name": name, "namespace": namespace, "labels": SECRET_LABELS}})
+        created.append(f"{namespace}/{name}")
+    return created

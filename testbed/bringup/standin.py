@@ -1,0 +1,173 @@
+"""The stand-in bundle: a dry-run aid that lets bring-up run with no network, NEVER for real clusters.
+
+Upstream releases cannot be downloaded everywhere (CI, air-gapped laptops), so this writes,
+per upstream component, the CRDs of the kinds the testbed uses (open schemas) and its
+controller workloads under their upstream names and namespaces, running an image that does
+not exist (`registry.invalid/...`). On a real cluster nothing would run; on `sim` kwok makes
+the pods Ready, and the kwok Stages in sim/stages.yaml play the operators' part by setting
+the instances' status. Every object carries `testbed.io/stand-in: "true"`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from testbed.bringup.bundle import BUNDLE_FILE, BundleEntry, write_manifest
+from testbed.bringup.upstream import UPSTREAMS, Kind, Upstream, Workload
+
+STAND_IN_LABEL = "testbed.io/stand-in"
+STAND_IN_IMAGE = "registry.invalid/testbed-stand-in/{name}:stand-in"
+NEVER_READY_ANNOTATION = "testbed.io/sim-never-ready"  # tests: a Stage skips objects carrying it
+README = """\
+# testbed stand-in bundle (dry-run aid, NEVER for real clusters)
+
+Written by `testbed bundle --stand-in`. It imitates the pinned upstream releases so that
+`testbed up --target sim --bundle THIS_DIR` runs the whole bring-up with no network:
+per upstream component, the CRDs of the kinds the testbed uses (open schemas,
+x-kubernetes-preserve-unknown-fields) and the controller workloads under their upstream
+names and namespaces, running the non-existent image registry.invalid/testbed-stand-in/*.
+No operator code is in here. On sim, the kwok Stages in sim/stages.yaml set the status an
+operator would (CephCluster HEALTH_OK, Application Synced/Healthy, ...); checks relying on
+them are reported as "simulated". For a real cluster use `testbed bundle DIR`.
+"""
+
+Obj = dict[str, Any]
+
+
+def crd(kind: Kind) -> Obj:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{kind.plural}.{kind.group}", "labels": {STAND_IN_LABEL: "true"}},
+        "spec": {
+            "group": kind.group,
+            "names": {"kind": kind.kind, "plural": kind.plural, "singular": kind.kind.lower(), "listKind": f"{kind.kind}List"},
+            "scope": "Namespaced" if kind.namespaced else "Cluster",
+            "versions": [{
+                "name": kind.version, "served": True, "storage": True, "subresources": {"status": {}},
+                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+            }],
+        },
+    }
+
+
+def _workload(up: Upstream, wl: Workload, namespace: str) -> list[Obj]:
+    labels = {"app.kubernetes.io/name": wl.name, "app.kubernetes.io/part-of": up.name, STAND_IN_LABEL: "true", **dict(up.labels)}
+    if wl.name == "envoy":
+        labels["app"] = "envoy"  # the shop's NetworkPolicies admit Contour's envoy by this label
+    selector = {"app.kubernetes.io/name": wl.name, "app.kubernetes.io/part-of": up.name}
+    pod = {
+        "metadata": {"labels": labels},
+        "spec": {
+            "serviceAccountName": wl.name,
+            "automountServiceAccountToken": False,
+            "containers": [{
+                "name": wl.name, "image": STAND_IN_IMAGE.format(name=wl.name),
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}},
+                "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+            }],
+        },
+    }
+    meta = {"name": wl.name, "namespace": namespace, "labels": labels}
+    spec: Obj = {"replicas": 1, "selector": {"matchLabels": selector}, "template": pod}
+    if wl.kind == "StatefulSet":
+        spec["serviceName"] = wl.name
+    if wl.kind == "DaemonSet":
+        del spec["replicas"]
+    docs: list[Obj] = [
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta, "automountServiceAccountToken": False},
+        {"apiVersion": "apps/v1", "kind": wl.kind, "metadata": meta, "spec": spec},
+    ]
+    if wl.service_ports:
+        ports = [{"name": f"p{p}", "port": p, "targetPort": p} for p in wl.service_ports]
+        docs.append({"apiVersion": "v1", "kind": "Service", "metadata": meta, "spec": {"selector": selector, "ports": ports}})
+    return docs
+
+
+def controller_docs(up: Upstream, namespace: str | None = None) -> list[Obj]:
+    """The stand-in install documents; `namespace` replaces a per-env namespace pattern (charts into the shop namespace)."""
+    ns = namespace or up.namespace
+    docs: list[Obj] = []
+    if "{" not in up.namespace:  # per-env namespaces are created by the testbed's own manifests
+        docs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": {STAND_IN_LABEL: "true"}}})
+    for wl in up.workloads:
+        docs.extend(_workload(up, wl, ns))
+    return docs
+
+
+def _stage(name: str, kind: Kind, not_ready_key: str, ready_values: list[str], status: str) -> Obj:
+    return {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Stage",
+        "metadata": {"name": f"testbed-stand-in-{name}"},
+        "spec": {
+            "resourceRef": {"apiGroup": kind.api_version, "kind": kind.kind},
+            "selector": {"matchExpressions": [
+                {"key": not_ready_key, "operator": "NotIn", "values": ready_values},
+                {"key": f'.metadata.annotations["{NEVER_READY_ANNOTATION}"]', "operator": "DoesNotExist"},
+                {"key": ".metadata.deletionTimestamp", "operator": "DoesNotExist"},
+            ]},
+            "delay": {"durationMilliseconds": 200},
+            "next": {"statusTemplate": status},
+        },
+    }
+
+
+_READY_CONDITION = """\
+conditions:
+- type: Ready
+  status: "True"
+  reason: Simulated
+  message: set by a testbed stand-in kwok Stage, no operator ran
+  lastTransitionTime: {{ Now | Quote }}
+"""
+
+
+def sim_stages() -> list[Obj]:
+    """kwok Stages that play the operators: each drives one kind's status to what its operator reports when ready."""
+    kinds = {(k.group, k.kind): k for u in UPSTREAMS for k in u.kinds}
+    return [
+        _stage("cephcluster", kinds["ceph.rook.io", "CephCluster"], ".status.ceph.health", ["HEALTH_OK"],
+               "phase: Ready\nstate: Created\nceph:\n  health: HEALTH_OK\n" + _READY_CONDITION),
+        _stage("cephblockpool", kinds["ceph.rook.io", "CephBlockPool"], ".status.phase", ["Ready"], "phase: Ready\n"),
+        _stage("cnpg-cluster", kinds["postgresql.cnpg.io", "Cluster"], ".status.phase", ["Cluster in healthy state"],
+               "phase: Cluster in healthy state\ninstances: {{ .spec.instances }}\nreadyInstances: {{ .spec.instances }}\n"
+               + _READY_CONDITION),
+        _stage("cnpg-database", kinds["postgresql.cnpg.io", "Database"], ".status.applied", ["true"], "applied: true\n"),
+        _stage("redis", kinds["redis.redis.opstreelabs.in", "Redis"], ".status.phase", ["Ready"], "phase: Ready\n" + _READY_CONDITION),
+        _stage("httpproxy", kinds["projectcontour.io", "HTTPProxy"], ".status.currentStatus", ["valid"],
+               "currentStatus: valid\ndescription: Valid HTTPProxy (simulated)\n"),
+        _stage("application", kinds["argoproj.io", "Application"], ".status.sync.status", ["Synced"],
+               "sync:\n  status: Synced\nhealth:\n  status: Healthy\n"),
+        _stage("eventlistener", kinds["triggers.tekton.dev", "EventListener"], '.status.conditions.[] | select( .type == "Ready" ) | .status', ["True"],
+               _READY_CONDITION),
+    ]
+
+
+def write_stand_in_bundle(directory: Path) -> list[BundleEntry]:
+    """Write the stand-in bundle into `directory` (created if needed); returns its entries."""
+    directory.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for up in UPSTREAMS:
+        sub = directory / up.name
+        sub.mkdir(exist_ok=True)
+        crds_file = None
+        if up.kinds:
+            (sub / "crds.yaml").write_text(yaml.safe_dump_all([crd(k) for k in up.kinds], sort_keys=False))
+            crds_file = f"{up.name}/crds.yaml"
+        # A per-env namespace ("testbed-{env}-shop") stays a pattern; bring-up fills it in.
+        (sub / "install.yaml").write_text(yaml.safe_dump_all(controller_docs(up, up.namespace), sort_keys=False))
+        images = [STAND_IN_IMAGE.format(name=w.name) for w in up.workloads]
+        entries.append(BundleEntry(up.name, up.component, up.namespace, up.profiles, crds_file, f"{up.name}/install.yaml", tuple(images)))
+    (directory / "sim").mkdir(exist_ok=True)
+    (directory / "sim" / "stages.yaml").write_text(yaml.safe_dump_all(sim_stages(), sort_keys=False))
+    (directory / "README.md").write_text(README)
+    write_manifest(directory, entries, stand_in=True, sim_stages="sim/stages.yaml")
+    return entries
+
+
+__all__ = ["BUNDLE_FILE", "NEVER_READY_ANNOTATION", "STAND_IN_LABEL", "sim_stages", "write_stand_in_bundle"]
