@@ -58,9 +58,10 @@ def check_documents(docs: list[Document], settings: PolicySettings, *, load_find
         else:
             inputs = [Input(d.source, d.index, d.obj, d.kind, d.namespace, d.name) for d in docs]
         rego_findings, engine = evaluate(inputs, settings.rego)
+        lines = {(d.source, d.index): d.line for d in docs}
         for f in rego_findings:
             if f.index is not None and f.line is None:
-                f.line = _line_of(docs, f)
+                f.line = lines.get((f.source, f.index))
         findings.extend(rego_findings)
     if docs or settings.waiver_files:
         from testbed.policy.waivers import apply_waivers, load_waiver_file
@@ -93,13 +94,6 @@ def _ran(rule_id: str, settings: PolicySettings) -> bool:
     if category in ("input", "waiver"):
         return True
     return settings.run_rules
-
-
-def _line_of(docs: list[Document], finding: Finding) -> int | None:
-    for d in docs:
-        if d.source == finding.source and d.index == finding.index:
-            return d.line
-    return None
 
 
 def check_paths(paths: list[Path], settings: PolicySettings) -> Report:

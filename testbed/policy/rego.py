@@ -125,10 +125,9 @@ def removed_prefix(rule: str) -> str:
     return rule
 
 
-def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: Input) -> tuple[list[Finding], list[str]]:
-    """Findings (failures, warnings) and exception queries for one input, as conftest computes them."""
+def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: Input) -> list[Finding]:
+    """Findings for one input as conftest computes them: failures, warnings, and exceptions (as waived)."""
     findings: list[Finding] = []
-    exceptions: list[str] = []
     package_value = package_value if isinstance(package_value, dict) else {}
     exception_sets = package_value.get("exception")
     for rule in rules:
@@ -138,7 +137,6 @@ def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: 
             hits = sum(1 for entry in exception_sets if isinstance(entry, list) for item in entry if item == name)
         if hits:
             query = f'data.{namespace}.exception[_][_] == "{name}"'
-            exceptions.extend([query] * hits)
             findings.extend(exception_finding(namespace, rule, query, inp) for _ in range(hits))
             continue
         value = package_value.get(rule)
@@ -155,7 +153,7 @@ def conftest_results(namespace: str, rules: list[str], package_value: Any, inp: 
             if metadata:
                 finding.extra = {"metadata": metadata}
             findings.append(finding)
-    return findings, exceptions
+    return findings
 
 
 def exception_finding(namespace: str, rule: str, query: str, inp: Input) -> Finding:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from testbed.policy.model import Finding
-from testbed.policy.rego import FAILURE, Input, RegoModule, error_finding, exception_finding, removed_prefix, severity_of
+from testbed.policy.rego import Input, RegoModule, error_finding, exception_finding, removed_prefix, severity_of
 from testbed.policy.settings import RegoSettings
 
 
@@ -77,8 +77,6 @@ def evaluate_with_conftest(modules: list[RegoModule], namespaces: dict[str, list
                                   kind=inp.kind, namespace=inp.namespace, name=inp.name)
                 if metadata:
                     finding.extra = {"metadata": metadata}
-                if level == "failures" and not FAILURE.match(rule):
-                    continue
                 findings.append(finding)
     return findings
 

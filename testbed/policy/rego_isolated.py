@@ -121,6 +121,6 @@ def evaluate_isolated(modules: list[RegoModule], namespaces: dict[str, list[str]
             continue
         per_input = results.get(namespace, [])
         for inp, package_value in zip(inputs, per_input):
-            found, _ = conftest_results(namespace, rules, package_value, inp)
+            found = conftest_results(namespace, rules, package_value, inp)
             findings.extend(found)
     return findings

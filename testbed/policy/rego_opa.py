@@ -52,6 +52,6 @@ def evaluate_with_opa(modules: list[RegoModule], namespaces: dict[str, list[str]
     for n, inp in enumerate(inputs):
         result = per_input.get(str(n), {}) if isinstance(per_input, dict) else {}
         for namespace, rules in namespaces.items():
-            found, _ = conftest_results(namespace, rules, result.get(namespace, {}), inp)
+            found = conftest_results(namespace, rules, result.get(namespace, {}), inp)
             findings.extend(found)
     return findings
