@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from testbed.errors import ConfigError
 from testbed.policy.crd import crd_versions, to_json_schema
 from testbed.policy.deprecations import lifecycle
 from testbed.policy.model import Document, Finding, Severity
@@ -93,6 +94,8 @@ def load_crd_dirs(paths: Iterable[Path], *, max_bytes: int, max_nodes: int) -> t
     docs: list[Document] = []
     findings: list[Finding] = []
     for path in paths:
+        if not path.exists():
+            raise ConfigError(f"{path}: no such CRD file or directory", field="crd-dir")
         for file in yaml_files(path):
             loaded = load_file(file, max_bytes=max_bytes, max_nodes=max_nodes)
             docs.extend(d for d in loaded.documents if d.kind == "CustomResourceDefinition")

@@ -47,6 +47,10 @@ def test_fail_on_controls_the_exit_code(tmp_path: Path, capsys: pytest.CaptureFi
     ["/no/such/path"],
     [GOOD, "--policy", "/no/such/policy"],
     [GOOD, "--max-limit-ratio", "0.5"],
+    [GOOD, "--crd-dir", "/no/such/crds"],
+    [GOOD, "--waivers", "/no/such/waivers.yaml"],
+    [GOOD, "--schema-location", "https://example.com/{{.ResourceKind}}.json"],
+    [GOOD, "-o", "/no/such/dir/report.json"],
 ])
 def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["policy", *args]) == 2
