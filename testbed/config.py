@@ -42,6 +42,19 @@ class Datastores(_Model):
     nats_url: str | None = Field(None, description="NATS URL; events go over JetStream")
 
 
+class KubeSettings(_Model):
+    """The `kube` and `sim` targets: which cluster, which manifests, which upstream bundle."""
+
+    profile: Literal["minimal", "full"] = Field("minimal", description="minimal: shop, datastores, ingress; full: everything")
+    env: Literal["dev", "stg", "prd"] = Field("dev", description="environment overlay (namespaces testbed-<env>-*)")
+    kubeconfig: Path | None = Field(None, description="kube target: kubeconfig file (default $KUBECONFIG or ~/.kube/config)")
+    context: str | None = Field(None, description="kube target: kubeconfig context (default: the current one)")
+    bundle: Path | None = Field(None, description="upstream bundle dir (`testbed bundle`); sim defaults to a stand-in bundle")
+    sim_cluster: str = Field("sim", description="sim target: name of the sim cluster (`testbed sim up --name`)")
+    manifests_root: Path | None = Field(None, description="the kustomize tree (default: ./manifests of the checkout)")
+    wait_timeout_cap_s: float | None = Field(None, gt=0, description="cap on every readiness wait's timeout")
+
+
 class Config(_Model):
     target: Literal["local", "kube", "sim"] = Field("local", description="where the testbed runs")
     host: str = Field("127.0.0.1", description="address local services bind to")
@@ -52,6 +65,7 @@ class Config(_Model):
     datastores: Datastores = Field(default_factory=Datastores)
     timeouts: Timeouts = Field(default_factory=Timeouts)
     binaries: dict[str, Path] = Field(default_factory=dict, description="explicit paths of tools, e.g. chromedriver")
+    kube: KubeSettings = Field(default_factory=KubeSettings)
 
     @field_validator("ports")
     @classmethod

@@ -17,12 +17,39 @@ import subprocess
 import time
 from pathlib import Path
 
+import json
+
+import yaml
+
 from testbed.errors import ProvisioningFailed
+from testbed.kube.api import KubeAPI
+from testbed.kube.wait import Seen, wait_until
 from testbed.sim.binaries import locate
 
 PIDFILE = "pids/kwok.pid"  # comm of the kwok binary is "kwok": testbed.sim.processes recognises it
 LOGFILE = "logs/testbed-stand-in-operators.log"
 NO_NODES = "testbed.io/stand-in-operators-manage-no-node=none"
+OPENAPI_TIMEOUT_S = 60.0
+
+
+def wait_openapi(kubeconfig: Path, stages: Path, timeout_s: float = OPENAPI_TIMEOUT_S) -> None:
+    """Wait until the API server publishes OpenAPI v3 for every group the Stages watch.
+
+    kwok reads a kind's schema when it starts watching it, and a CRD's schema is published a
+    little after the CRD is Established; starting earlier makes kwok exit.
+    """
+    wanted = {f"apis/{d['spec']['resourceRef']['apiGroup']}" for d in yaml.safe_load_all(stages.read_text()) if d}
+    with KubeAPI(kubeconfig) as api:
+        def published() -> Seen[None]:
+            ok, body = api.probe("/openapi/v3", timeout_s=5.0)
+            try:
+                paths = set(json.loads(body).get("paths", {})) if ok else set()
+            except ValueError:
+                paths = set()
+            missing = sorted(wanted - paths)
+            return Seen(not missing, f"not yet published: {', '.join(missing)}" if missing else "all published")
+
+        wait_until("OpenAPI v3 of the stand-in kinds", published, timeout_s=timeout_s, interval_s=0.2)
 
 
 def _paths(kubeconfig: Path) -> tuple[Path, Path, Path]:
@@ -65,6 +92,7 @@ def ensure_running(kubeconfig: Path, stages: Path, *, bin_dir: Path | None = Non
     if pid is not None:
         stop(kubeconfig)
     kwok = locate(bin_dir)["kwok"]
+    wait_openapi(kubeconfig, stages)
     logfile.parent.mkdir(parents=True, exist_ok=True)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     with logfile.open("a") as log:

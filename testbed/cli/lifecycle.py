@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from testbed.cli.kube_options import kube_flags, kube_options, summary_table
 from testbed.cli.options import config_from, target_options
 from testbed.errors import ExitCode
 from testbed.targets import get_target
@@ -21,7 +22,8 @@ from testbed.targets.base import Endpoints, TargetStatus
 err_console = Console(stderr=True)
 console = Console()
 
-_PHASE_STYLE = {"starting": "yellow", "restarting": "yellow", "waiting": "cyan", "seeding": "cyan", "ready": "green"}
+_PHASE_STYLE = {"starting": "yellow", "restarting": "yellow", "waiting": "cyan", "seeding": "cyan", "ready": "green",
+                "apply": "yellow", "failed": "red"}
 
 
 def _progress_table(phases: dict[str, str]) -> Table:
@@ -55,13 +57,14 @@ def _raise_on_sigterm() -> None:
 
 @click.command()
 @target_options
-def up(target: str | None, config_path: Path | None) -> int:
+@kube_options
+def up(target: str | None, config_path: Path | None, **kube: Any) -> int:
     """Start the testbed and wait until every component is healthy.
 
     Running it again on a healthy testbed does nothing; on a half-up one it repairs what
     is down. Ctrl-C stops what this call started.
     """
-    config = config_from(config_path, target=target)
+    config = config_from(config_path, target=target, **kube_flags(kube))
     tgt = get_target(config)
     phases: dict[str, str] = {}
     _raise_on_sigterm()
@@ -71,7 +74,13 @@ def up(target: str | None, config_path: Path | None) -> int:
             phases[component] = phase
             live.update(_progress_table(phases))
 
-        result = tgt.up(progress)
+        try:
+            result = tgt.up(progress)
+        finally:
+            table = summary_table(getattr(tgt, "last_record", None))  # kube/sim: per-step summary
+            if table is not None:
+                live.stop()
+                err_console.print(table)
     if not result.changed:
         console.print(f"testbed ({tgt.name}) is already up and healthy; nothing to do")
     else:
@@ -87,9 +96,10 @@ def up(target: str | None, config_path: Path | None) -> int:
 @click.command()
 @target_options
 @click.option("--purge", is_flag=True, help="also remove the state directory (data, logs, generated secrets)")
-def down(target: str | None, config_path: Path | None, purge: bool) -> int:
+@kube_options
+def down(target: str | None, config_path: Path | None, purge: bool, **kube: Any) -> int:
     """Stop everything gracefully (SIGTERM, then SIGKILL after the grace period)."""
-    config = config_from(config_path, target=target)
+    config = config_from(config_path, target=target, **kube_flags(kube))
     tgt = get_target(config)
     stopped = tgt.down(purge=purge)
     if stopped:
@@ -113,12 +123,13 @@ def _status_table(status: TargetStatus) -> Table:
 @click.command()
 @target_options
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
-def status(target: str | None, config_path: Path | None, as_json: bool) -> int:
+@kube_options
+def status(target: str | None, config_path: Path | None, as_json: bool, **kube: Any) -> int:
     """Show each component's health.
 
     Exit 0 when all are healthy, 1 when some are not, 3 when nothing is up.
     """
-    config = config_from(config_path, target=target)
+    config = config_from(config_path, target=target, **kube_flags(kube))
     st = get_target(config).status()
     if as_json:
         sys.stdout.write(json.dumps(st.to_dict(), indent=2) + "\n")
