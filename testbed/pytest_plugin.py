@@ -41,6 +41,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{name}: {help_text}")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under suites/<name>/ with the suite's marker, whichever suites are collected together."""
+    for item in items:
+        parts = Path(item.path).parts
+        for i, part in enumerate(parts[:-1]):
+            if part == "suites" and parts[i + 1] in SUITE_MARKERS:
+                item.add_marker(parts[i + 1])
+                break
+
+
 @pytest.fixture(scope="session")
 def testbed_config() -> "Config":
     from testbed.config import load_config

@@ -1,10 +1,5 @@
-"""E2E suite: API conformance of the shop over gRPC. Every test here carries the `e2e` marker."""
+"""E2E suite: API conformance of the shop over gRPC.
 
-from __future__ import annotations
-
-import pytest
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.e2e)
+Fixtures come from testbed's pytest plugin (shop stubs, user factory, endpoints); the plugin
+also gives every test under suites/e2e/ the `e2e` marker.
+"""

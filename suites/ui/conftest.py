@@ -26,10 +26,6 @@ if TYPE_CHECKING:
 EVIDENCE = pytest.StashKey[tuple["Browser", Path]]()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        item.add_marker(pytest.mark.ui)
-
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("1", "true", "yes")
