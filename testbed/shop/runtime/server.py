@@ -19,10 +19,9 @@ from typing import Protocol
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from testbed.errors import ConfigError
-from testbed.shop.runtime import clients, jsonlog, metrics
+from testbed.shop.runtime import clients, jsonlog, metrics, reflection
 from testbed.shop.runtime.interceptor import ShopServerInterceptor
 from testbed.shop.runtime.settings import ServiceSettings
 
@@ -68,8 +67,7 @@ def serve(settings: ServiceSettings, build: Callable[[ServiceSettings], ServiceD
     definition.register(server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    names = [*definition.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME]
-    reflection.enable_server_reflection(names, server)
+    reflection.enable([*definition.service_names, health.SERVICE_NAME], server)
     address = f"{settings.host}:{settings.port}"
     try:
         port = server.add_insecure_port(address)

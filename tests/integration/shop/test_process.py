@@ -90,3 +90,17 @@ def test_a_restarted_dependency_is_picked_up_quickly(sqlite_shop, stubs_for) -> 
         except grpc.RpcError:
             assert time.monotonic() < deadline, "cart did not reconnect to the restarted product service within 3 s"
             time.sleep(0.05)
+
+
+@pytest.mark.parametrize("protocol", ["grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"])
+def test_reflection_resolves_method_names_as_grpcurl_and_ghz_ask(sqlite_shop, protocol: str) -> None:
+    from grpc_reflection.v1alpha import reflection_pb2
+
+    with grpc.insecure_channel(sqlite_shop.addresses()["cart"]) as channel:
+        info = channel.stream_stream(f"/{protocol}/ServerReflectionInfo",
+                                     request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+                                     response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+        asks = ["testbed.shop.v1.CartService.Commit", "testbed.shop.v1.CartService", "grpc.health.v1.Health.Check", "testbed.shop.v1.CartService.NoSuchMethod"]
+        answers = list(info(iter(reflection_pb2.ServerReflectionRequest(file_containing_symbol=s) for s in asks), timeout=5))
+    kinds = [a.WhichOneof("message_response") for a in answers]
+    assert kinds == ["file_descriptor_response"] * 3 + ["error_response"]
