@@ -216,10 +216,24 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
                 b.steps[-1].waits = [w for w in waits if w["kind"] != "Application"]
     if deferred:
         b.steps.append(Step("argocd:applications", "argocd", "shop", "argocd", waits=deferred))
-    plan = Plan(profile, env, sim, kubeconfig, context, b.steps,
-                str(bundle.sim_stages) if sim and bundle.sim_stages else None, str(workdir))
+    stages = _sim_stages(bundle, crds, workdir) if sim else None
+    plan = Plan(profile, env, sim, kubeconfig, context, b.steps, stages, str(workdir))
     (workdir / PLAN_FILE).write_text(json.dumps(plan.to_json(), indent=1))
     return plan
+
+
+def _sim_stages(bundle: Bundle, crds: list[Obj], workdir: Path) -> str | None:
+    """The bundle's stand-in Stages for the kinds this plan installs (kwok fails on a kind the API does not serve)."""
+    if bundle.sim_stages is None:
+        return None
+    served = {(f"{d['spec']['group']}/{v['name']}", d["spec"]["names"]["kind"]) for d in crds for v in d["spec"]["versions"]}
+    stages = [d for d in documents(bundle.sim_stages.read_text())
+              if (d["spec"]["resourceRef"]["apiGroup"], d["spec"]["resourceRef"]["kind"]) in served]
+    if not stages:
+        return None
+    path = workdir / "sim-stages.yaml"
+    path.write_text(yaml.safe_dump_all(stages, sort_keys=False))
+    return str(path)
 
 
 def load_plan(path: Path) -> Plan:

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from testbed.cli.kube_options import kube_flags, kube_options, summary_table
 from testbed.cli.options import config_from, target_options
-from testbed.errors import ExitCode
+from testbed.errors import ExitCode, ProvisioningFailed
 from testbed.targets import get_target
 from testbed.targets.base import Endpoints, TargetStatus
 
@@ -76,6 +76,11 @@ def up(target: str | None, config_path: Path | None, **kube: Any) -> int:
 
         try:
             result = tgt.up(progress)
+        except ProvisioningFailed as failed:  # main.py prints the one-line error; the diagnosis goes here
+            if failed.diagnosis:
+                live.stop()
+                err_console.print(f"diagnosis of {failed.component}:\n{failed.diagnosis}", markup=False, highlight=False)
+            raise
         finally:
             table = summary_table(getattr(tgt, "last_record", None))  # kube/sim: per-step summary
             if table is not None:

@@ -32,6 +32,7 @@ class KubeTarget:
     def __init__(self, config: Config) -> None:
         self.config = config
         self.kube = config.kube
+        self.last_record: Recorder | None = None  # of the last up/down, also when it failed
 
     # -- where -----------------------------------------------------------------------------
     def kubeconfig(self) -> Path:
@@ -54,14 +55,19 @@ class KubeTarget:
     # -- lifecycle -------------------------------------------------------------------------
     def up(self, progress: Progress | None = None) -> UpResult:
         session = self.session()
-        record = session.up(progress)
-        self.last_record: Recorder | None = record
+        try:
+            record = session.up(progress)
+        finally:
+            self.last_record = session.last_record
         changed = tuple(s.step for s in record.steps.values() if s.changed)
         return UpResult(changed=bool(changed), started=changed, endpoints=self._endpoints())
 
     def down(self, purge: bool = False) -> list[str]:
-        record = self.session().down()
-        self.last_record = record
+        session = self.session()
+        try:
+            record = session.down()
+        finally:
+            self.last_record = session.last_record
         return [s.step for s in record.steps.values() if s.changed] if record else []
 
     def status(self) -> TargetStatus:
