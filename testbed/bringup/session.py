@@ -130,6 +130,14 @@ class BringUp:
         shutil.rmtree(self.saved, ignore_errors=True)
         return record
 
+    def clean(self) -> Recorder | None:
+        """Tear down whatever the current plan would apply, whether or not this state dir applied it."""
+        self.preflight()
+        workdir = self._workdir("clean")
+        self.plan(workdir)
+        self._save(workdir / "plan")
+        return self.down()
+
     # -- status ---------------------------------------------------------------------------
     def status(self) -> list[tuple[str, Target]]:
         """(component, target) for every wait of the last applied plan; empty when nothing was applied."""
