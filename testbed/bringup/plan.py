@@ -119,6 +119,9 @@ class _Builder:
                               "write a complete bundle with `testbed bundle`", source=str(self.bundle.root))
         return self.entries[name]
 
+    def timeout(self, seconds: float) -> float:
+        return min(seconds, self.cap) if self.cap else seconds
+
     def wait(self, raw: Mapping[str, Any], component_docs: list[Obj]) -> Obj:
         kind = str(raw["kind"])
         ns = raw.get("namespace")
@@ -129,7 +132,7 @@ class _Builder:
         timeout = float(raw.get("timeout_s", 300))
         wait: Obj = {"apiVersion": api_version, "kind": kind, "namespace": ns, "name": raw.get("name"),
                      "selector": str(raw["selector"]).replace("{env}", self.env) if raw.get("selector") else None,
-                     "for": str(raw["for"]), "timeout_s": min(timeout, self.cap) if self.cap else timeout,
+                     "for": str(raw["for"]), "timeout_s": self.timeout(timeout),
                      "simulated": self.sim and kind in self.custom}
         if self.sim and kind in ("StatefulSet", "Deployment") and wait["name"] \
                 and (kind, ns, wait["name"]) not in self.applied:
@@ -177,7 +180,8 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
             if d["kind"] == "Namespace":
                 namespaces[d["metadata"]["name"]] = d
     ns_waits = [{"apiVersion": "v1", "kind": "Namespace", "namespace": None, "name": n, "selector": None,
-                 "for": "jsonpath={.status.phase}=Active", "timeout_s": 60.0, "simulated": False} for n in namespaces]
+                 "for": "jsonpath={.status.phase}=Active", "timeout_s": b.timeout(60.0), "simulated": False}
+                for n in namespaces]
     b.add("namespaces", "namespaces", "namespaces", list(namespaces.values()), ns_waits)
 
     wanted = []
@@ -194,7 +198,7 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
 
     crds = [d for comp in comps for e in ups[comp["name"]] for d in b.crd_docs(e)]
     crd_waits = [{"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "namespace": None,
-                  "name": d["metadata"]["name"], "selector": None, "for": "condition=Established", "timeout_s": 60.0,
+                  "name": d["metadata"]["name"], "selector": None, "for": "condition=Established", "timeout_s": b.timeout(60.0),
                   "simulated": False} for d in crds]
     b.add("crds", "crds", "crds", crds, crd_waits)
     if sim:
