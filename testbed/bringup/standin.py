@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from testbed.bringup.bundle import BUNDLE_FILE, BundleEntry, write_manifest
+from testbed.bringup.bundle import BundleEntry, write_manifest
 from testbed.bringup.upstream import UPSTREAMS, Kind, Upstream, Workload
 
 STAND_IN_LABEL = "testbed.io/stand-in"
@@ -170,4 +170,4 @@ def write_stand_in_bundle(directory: Path) -> list[BundleEntry]:
     return entries
 
 
-__all__ = ["BUNDLE_FILE", "NEVER_READY_ANNOTATION", "STAND_IN_LABEL", "sim_stages", "write_stand_in_bundle"]
+__all__ = ["NEVER_READY_ANNOTATION", "STAND_IN_LABEL", "sim_stages", "write_stand_in_bundle"]
