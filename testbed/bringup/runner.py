@@ -48,6 +48,7 @@ def run_playbook(playbook: str, *, plan_file: Path, workdir: Path, ident: str, p
         "ANSIBLE_LOCAL_TEMP": str(workdir / "tmp"),
         "ANSIBLE_REMOTE_TEMP": str(workdir / "tmp"),
         "ANSIBLE_NOCOLOR": "1",
+        "LC_ALL": "C.UTF-8",  # ansible-core refuses to start under a non-UTF-8 locale (bare CI containers)
         "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
     }
     result = ansible_runner.run(

@@ -109,7 +109,7 @@ class BringUp:
         plan = self.plan(workdir)
         self._save(workdir / "plan")
         record = run_playbook("site.yml", plan_file=workdir / "plan" / PLAN_FILE, workdir=workdir / "runner",
-                              ident=f"up-{int(time.time())}", progress=progress)
+                              ident=f"up-{int(time.time())}", progress=_with_waits(plan, progress))
         record.write(workdir / "bringup.json")
         self.last_record, self.last_workdir = record, workdir
         _raise_on_failure(record, workdir)
@@ -150,6 +150,23 @@ class BringUp:
                 for wait in step.waits:
                     out.extend((step.component, t) for t in evaluate(api, wait))
         return out
+
+
+def _with_waits(plan: Plan, progress: Progress | None) -> Progress | None:
+    """Progress that says what a step is waiting on ("waiting: Deployment cnpg-system/... condition=Available +2")."""
+    if progress is None:
+        return None
+    labels = {}
+    for step in plan.steps:
+        if step.waits:
+            w = step.waits[0]
+            what = f"{w['kind']} {(w.get('namespace') or '') + '/' if w.get('namespace') else ''}{w.get('name') or '[' + str(w.get('selector')) + ']'}"
+            labels[step.name] = f"waiting: {what} {w['for']}" + (f" +{len(step.waits) - 1}" if len(step.waits) > 1 else "")
+
+    def report(step: str, phase: str) -> None:
+        progress(step, labels.get(step, phase) if phase == "waiting" else phase)
+
+    return report
 
 
 def _raise_on_failure(record: Recorder, workdir: Path) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from testbed.cli.kube_options import kube_flags, kube_options, summary_table
@@ -31,7 +32,8 @@ def _progress_table(phases: dict[str, str]) -> Table:
     table.add_column("component")
     table.add_column("state")
     for name, phase in phases.items():
-        table.add_row(name, f"[{_PHASE_STYLE.get(phase, 'white')}]{phase}[/]")
+        style = _PHASE_STYLE.get(phase.split(":")[0], "white")
+        table.add_row(name, f"[{style}]{escape(phase)}[/]")
     return table
 
 
