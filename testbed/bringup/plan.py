@@ -29,6 +29,10 @@ MANAGED_VALUE = "testbed-bringup"
 PLAN_FILE = "plan.json"
 _BUILTIN_KINDS = {"Namespace": "v1", "Endpoints": "v1", "Service": "v1", "Deployment": "apps/v1", "StatefulSet": "apps/v1",
                   "DaemonSet": "apps/v1", "CustomResourceDefinition": "apiextensions.k8s.io/v1"}
+_CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding", "StorageClass",
+                   "PriorityClass", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService",
+                   "IngressClass", "CSIDriver", "RuntimeClass", "PersistentVolume", "ClusterInterceptor",
+                   "ClusterTriggerBinding", "GatewayClass", "VolumeSnapshotClass", "ClusterIssuer"}
 _KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "ServiceAccount": 2, "ConfigMap": 2, "Secret": 2,
                "ClusterRole": 3, "Role": 3, "ClusterRoleBinding": 4, "RoleBinding": 4, "Service": 5}
 Obj = dict[str, Any]
@@ -107,8 +111,15 @@ class _Builder:
         self.steps: list[Step] = []
 
     def install_docs(self, entry: BundleEntry) -> list[Obj]:
+        """The upstream install documents; namespaced ones without a namespace (`helm template`) get the entry's."""
         text = (self.bundle.root / entry.install).read_text().replace("{env}", self.env)
-        return documents(text)
+        docs = documents(text)
+        namespace = entry.namespace.replace("{env}", self.env)
+        for doc in docs:
+            meta = doc.setdefault("metadata", {})
+            if doc["kind"] not in _CLUSTER_SCOPED and not meta.get("namespace"):
+                meta["namespace"] = namespace
+        return docs
 
     def crd_docs(self, entry: BundleEntry) -> list[Obj]:
         return documents((self.bundle.root / entry.crds).read_text()) if entry.crds else []

@@ -28,6 +28,7 @@ class StepRecord:
     changed: int = 0
     tasks: int = 0
     simulated: list[str] = field(default_factory=list)
+    finalizers_removed: list[str] = field(default_factory=list)
     message: str = ""
     diagnosis: str = ""
 
@@ -81,6 +82,7 @@ class Recorder:
                 rec.changed += 1
                 self.changed += 1
             rec.simulated.extend(res.get("simulated") or [])
+            rec.finalizers_removed.extend(res.get("finalizers_removed") or [])
             if kind == "runner_on_failed" and not data.get("ignore_errors"):
                 rec.result = "failed"
                 rec.message = str(res.get("msg") or "failed")

@@ -115,8 +115,13 @@ def test_teardown_leaves_no_testbed_object(runs: dict[str, Any], sim_api: KubeAP
     target = runs["target"]
     plan = target.session().saved_plan()
     assert plan is not None
+    # an instance whose operator would never remove its finalizer: teardown must still finish
+    sim_api.patch("postgresql.cnpg.io/v1", "Cluster", "shop-postgres", {"metadata": {"finalizers": ["testbed.io/test-finalizer"]}},
+                  namespace="testbed-dev-shop")
     target.down()
     runs["down"] = True
+    stripped = [f for s in target.last_record.steps.values() for f in s.finalizers_removed]
+    assert any("shop-postgres" in f and "testbed.io/test-finalizer" in f for f in stripped)
     left = []
     for step in plan.steps:
         for ref in step.objects:
