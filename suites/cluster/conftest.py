@@ -10,12 +10,9 @@ whose status is set by a stand-in kwok Stage on sim (no operator runs there) car
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-
-if TYPE_CHECKING:
-    from testbed.bringup.plan import Plan
 
 HERE = Path(__file__).resolve().parent
 
@@ -26,19 +23,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.cluster)
 
 
-def _plan() -> Plan | None:
+def _checks() -> list[tuple[str, str, dict[str, Any]]]:
+    """The readiness checks of the target's last bring-up (kube and sim targets have them)."""
     from testbed.config import load_config
     from testbed.errors import TestbedError
     from testbed.targets import get_target
 
     try:
         target: Any = get_target(load_config())
-        return target.session().saved_plan() if hasattr(target, "session") else None
+        return target.readiness_checks() if hasattr(target, "readiness_checks") else []
     except TestbedError:
-        return None
+        return []
 
 
-def category(step_name: str, stage: str, kind: str) -> str:
+def category(step_name: str, kind: str) -> str:
     if step_name == "crds":
         return "crds"
     if step_name.endswith(":upstream"):
@@ -56,16 +54,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "cluster_check" not in metafunc.fixturenames:
         return
     wanted = metafunc.function.__name__.removeprefix("test_")
-    plan = _plan()
     params, ids = [], []
-    for step in plan.steps if plan else []:
-        for wait in step.waits:
-            if category(step.name, step.stage, wait["kind"]) != wanted:
-                continue
-            what = wait.get("name") or f"[{wait.get('selector')}]"
-            ident = f"{step.component}:{wait['kind']}/{what}:{wait['for']}" + (":simulated" if wait.get("simulated") else "")
-            params.append((step.component, wait))
-            ids.append(ident)
+    for step, component, wait in _checks():
+        if category(step, wait["kind"]) != wanted:
+            continue
+        what = wait.get("name") or f"[{wait.get('selector')}]"
+        ident = f"{component}:{wait['kind']}/{what}:{wait['for']}" + (":simulated" if wait.get("simulated") else "")
+        params.append((component, wait))
+        ids.append(ident)
     if not params:
         params, ids = [None], ["no-plan"]
     metafunc.parametrize("cluster_check", params, ids=ids)
@@ -75,22 +71,20 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def cluster_api(testbed_target: Any) -> Any:
     from testbed.errors import TargetUnreachable
 
-    if not hasattr(testbed_target, "session"):
+    if not hasattr(testbed_target, "readiness_checks"):
         pytest.skip(f"the cluster suite applies to the kube and sim targets, not {testbed_target.name}")
     try:
-        session = testbed_target.session()
-        session.preflight()
+        api = testbed_target.cluster_api()
     except TargetUnreachable as err:
         pytest.exit(f"testbed: {err.message}", returncode=3)
-    if session.saved_plan() is None:
+    if not testbed_target.readiness_checks():
+        api.close()
         pytest.exit(f"testbed: nothing brought up on {testbed_target.name}; run `testbed up --target {testbed_target.name}`",
                     returncode=3)
-    api = session.api()
     yield api
     api.close()
 
 
 @pytest.fixture(scope="session")
 def testbed_namespaces(testbed_target: Any) -> list[str]:
-    plan = testbed_target.session().saved_plan() if hasattr(testbed_target, "session") else None
-    return plan.namespaces() if plan else []
+    return testbed_target.testbed_namespaces() if hasattr(testbed_target, "testbed_namespaces") else []

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 from testbed.bringup.record import Recorder
 from testbed.bringup.session import BringUp, ClusterSpec
 from testbed.config import Config
 from testbed.errors import TargetUnreachable, TestbedError
+from testbed.kube.api import KubeAPI
 from testbed.shop.topology import ALL_SERVICES
 from testbed.targets.base import Endpoints, Progress, ServiceState, TargetStatus, UpResult
 
@@ -91,6 +93,22 @@ class KubeTarget:
         if session.saved_plan() is None:
             raise TargetUnreachable(f"the testbed is not up on {self.name}; run `testbed up --target {self.name}`")
         return self._endpoints()
+
+    # -- for suites/cluster: the readiness checks of the last bring-up ----------------------
+    def readiness_checks(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(step, component, wait) for every wait of the last applied plan; empty when nothing was applied."""
+        plan = self.session().saved_plan()
+        return [(step.name, step.component, wait) for step in plan.steps for wait in step.waits] if plan else []
+
+    def testbed_namespaces(self) -> list[str]:
+        plan = self.session().saved_plan()
+        return plan.namespaces() if plan else []
+
+    def cluster_api(self) -> KubeAPI:
+        """A connection to the cluster after the fail-fast check (TargetUnreachable if it does not answer)."""
+        session = self.session()
+        session.preflight()
+        return session.api()
 
     # -- chaos hooks: one pod of a service's Deployment ------------------------------------
     def _scale(self, service: str, replicas: int | None) -> None:
