@@ -34,12 +34,12 @@ def _alive(pid: int) -> bool:
 
 
 def test_deadline_stops_the_suite_and_its_children(tmp_path: Path) -> None:
-    suite = tmp_path / "suites" / "e2e"
+    suite = tmp_path / "suites" / "policy"
     suite.mkdir(parents=True)
     (suite / "test_slow_demo.py").write_text(SLOW_SUITE)
     pid_file = tmp_path / "child.pid"
     bundle = RunBundle(tmp_path / "reports", "20261122-193000-a1b2c3")
-    run = SuiteRun("e2e", suite, bundle, {**os.environ, "PID_FILE": str(pid_file)})
+    run = SuiteRun("policy", suite, bundle, {**os.environ, "PID_FILE": str(pid_file)})
     started = time.monotonic()
     result = run_suite(run, deadline=time.monotonic() + 4.0)
     assert time.monotonic() - started < 15.0
@@ -77,11 +77,11 @@ def test_d(broken):
 
 @pytest.mark.parametrize("workers", [None, "2"])
 def test_live_progress_counts_every_test_once_with_and_without_xdist(tmp_path: Path, workers: str | None) -> None:
-    suite = tmp_path / "suites" / "e2e"
+    suite = tmp_path / "suites" / "policy"
     suite.mkdir(parents=True)
     (suite / "test_counted_demo.py").write_text(COUNTED_SUITE)
     seen: list[tuple[int | None, dict[str, int]]] = []
-    run = SuiteRun("e2e", suite, RunBundle(tmp_path / "reports", "20261122-193000-a1b2c3"), dict(os.environ), workers)
+    run = SuiteRun("policy", suite, RunBundle(tmp_path / "reports", "20261122-193000-a1b2c3"), dict(os.environ), workers)
     result = run_suite(run, time.monotonic() + 120, lambda live: seen.append((live.total, dict(live.counts))))
     assert seen[-1] == (4, {"passed": 1, "failed": 1, "skipped": 1, "error": 1})
     counts = result.counts

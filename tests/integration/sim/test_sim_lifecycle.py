@@ -109,6 +109,14 @@ def test_cli_down_of_a_missing_cluster_is_a_no_op(own_cluster: SimCluster) -> No
     assert "nothing to do" in done.stdout
 
 
+def _try_bind(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
 def test_restarting_onto_a_port_someone_took_is_a_port_conflict_that_leaves_nothing(own_cluster: SimCluster) -> None:
     # A port from the kernel's ephemeral range, which kwokctl (allocating downwards from
     # 32767) never hands out, so squatting it below cannot hit a cluster made in parallel.
@@ -128,7 +136,8 @@ def test_restarting_onto_a_port_someone_took_is_a_port_conflict_that_leaves_noth
 
     with socket.socket() as squatter:
         squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind(("127.0.0.1", api_port))
+        # Sockets of the killed apiserver can linger for a moment: squat as soon as the port frees.
+        wait_until("the killed apiserver's port to be free to squat", lambda: Seen(_try_bind(squatter, api_port), "in use"), timeout_s=30)
         squatter.listen()
 
         with pytest.raises(ConfigError, match="port conflict .*address already in use"):

@@ -85,8 +85,8 @@ def suite_tmpdir() -> Iterator[Path]:
 
 
 def _run_suite(testbed_dir: Path, tmp_path: Path, source: str, suite_tmpdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    suite = tmp_path / "suite"
-    suite.mkdir()
+    suite = tmp_path / "suites" / "ui"  # the plugin marks tests `ui` by this directory
+    suite.mkdir(parents=True)
     shutil.copy(UI_CONFTEST, suite / "conftest.py")
     (suite / "test_tiny_ui.py").write_text(textwrap.dedent(source))
     environ = {**os.environ, "TESTBED_CONFIG": str(testbed_dir / "testbed.yaml"), "TESTBED_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
