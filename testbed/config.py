@@ -57,7 +57,6 @@ class KubeSettings(_Model):
 
 class Config(_Model):
     target: Literal["local", "kube", "sim"] = Field("local", description="where the testbed runs")
-    host: str = Field("127.0.0.1", description="address local services bind to")
     ports: dict[str, int] = Field(default_factory=dict, description="fixed ports per service; others are auto-chosen")
     state_dir: Path = Field(Path(".testbed"), description="pids, ports, data and logs of the local testbed")
     reports_dir: Path = Field(Path("reports"), description="where conform writes run bundles")

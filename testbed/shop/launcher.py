@@ -133,7 +133,7 @@ class ShopProcesses:
         taken = [p for s, p in self.ports.items() if p and s in self.services]
         if len(set(taken)) != len(taken):
             raise ConfigError("two services are configured on the same port", field="ports")
-        auto = iter(free_ports(len(wanted)))
+        auto = iter(free_ports(len(wanted)) if wanted else [])
         for name in self.services:
             self.procs[name] = ServiceProcess(name, self.ports.get(name) or next(auto))
 
@@ -143,12 +143,11 @@ class ShopProcesses:
     def _command(self, name: str) -> list[str]:
         proc = self.procs[name]
         cmd = [sys.executable, "-m", "testbed.shop", name, "--host", "127.0.0.1", "--port", str(proc.port),
-               "--state-dir", str(self.state_dir), "--ready-file", str(self._ready_file(name)), "--metrics-port", "0"]
+               "--state-dir", str(self.state_dir), "--ready-file", str(self._ready_file(name))]
+        if name != "web":  # the web front end has no Prometheus endpoint
+            cmd += ["--metrics-port", "0"]
         for dep in DEPENDENCIES[name]:
             cmd += ["--dep", f"{dep}={self.procs[dep].address}"]
-        if name == "web":
-            cmd.remove("--metrics-port")
-            cmd.remove("0")
         db = self.datastores.database_url(name)
         if db and name != "web":
             cmd += ["--database-url", db]

@@ -1,7 +1,7 @@
 """Demo data for a fresh testbed: a seller with products (with images) and a demo shopper.
 
-Passwords are generated at bring-up and kept in the state directory (mode 0600), never in
-the repository. Seeding is idempotent: a state dir that was seeded is left as it is.
+Passwords are generated at bring-up and kept in the state directory (mode 0600 from creation),
+never in the repository. Seeding is idempotent and resumable.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 
 import grpc
 
+from testbed.shop.runtime.private_files import create_private_file
 from testbed.shop.stubs import Stubs, log_in, sign_up
 from testbed.shop.v1 import product_pb2
 
@@ -52,34 +53,39 @@ def png(rgb: tuple[int, int, int], size: int = 64) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
-def _credentials(path: Path) -> tuple[DemoCredentials, bool]:
-    if path.exists():
-        return DemoCredentials(**json.loads(path.read_text())), False
-    creds = DemoCredentials("demo@shop.testbed", secrets.token_urlsafe(12), "seller@shop.testbed", secrets.token_urlsafe(12))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(creds.__dict__))
-    tmp.chmod(0o600)
-    tmp.replace(path)
-    return creds, True
+def _credentials(path: Path) -> DemoCredentials:
+    if not path.exists():
+        fresh = DemoCredentials("demo@shop.testbed", secrets.token_urlsafe(12), "seller@shop.testbed", secrets.token_urlsafe(12))
+        create_private_file(path, json.dumps(fresh.__dict__).encode())
+    return DemoCredentials(**json.loads(path.read_text()))
 
 
 def seed(stubs: Stubs, state_dir: Path) -> DemoCredentials:
-    creds, fresh = _credentials(state_dir / "demo-credentials.json")
-    if not fresh:
+    """Seed once per state dir. The marker is written only after the whole catalogue exists, so an
+    interrupted seeding is completed by the next call, and products are never created twice."""
+    creds = _credentials(state_dir / "demo-credentials.json")
+    marker = state_dir / "demo-seeded"
+    if marker.exists():
         try:
             log_in(stubs, creds.shopper_email, creds.shopper_password)
             return creds
-        except grpc.RpcError:
-            pass  # state was partly lost: seed again
+        except grpc.RpcError as err:
+            if err.code() != grpc.StatusCode.UNAUTHENTICATED:  # type: ignore[attr-defined]
+                raise
+            marker.unlink()  # the services' data was reset under us: seed again
     seller = _account(stubs, creds.seller_email, creds.seller_password, "Demo Seller")
     _account(stubs, creds.shopper_email, creds.shopper_password, "Demo Shopper")
     for name, description, price, colour in CATALOGUE:
-        product = stubs.product.CreateProduct(product_pb2.CreateProductRequest(name=name, description=description, price_cents=price, stock=500), metadata=seller.md)
-        data = png(colour)
+        listed = stubs.product.ListProducts(product_pb2.ListProductsRequest(filter=name, page_size=100)).products
+        if any(p.name == name and p.seller_id == seller.user_id and p.image_id for p in listed):
+            continue
+        product = next((p for p in listed if p.name == name and p.seller_id == seller.user_id), None)
+        if product is None:
+            product = stubs.product.CreateProduct(product_pb2.CreateProductRequest(name=name, description=description, price_cents=price, stock=500), metadata=seller.md)
         parts = [product_pb2.UploadImageRequest(metadata=product_pb2.ImageMetadata(product_id=product.id, content_type="image/png", filename=f"{product.id}.png")),
-                 product_pb2.UploadImageRequest(chunk=data)]
+                 product_pb2.UploadImageRequest(chunk=png(colour))]
         stubs.product.UploadImage(iter(parts), metadata=seller.md)
+    marker.write_text("seeded\n")
     return creds
 
 

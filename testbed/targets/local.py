@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import grpc
+
 from testbed.config import Config
 from testbed.errors import ConfigError, ProvisioningFailed, TargetUnreachable, WaitTimeout
 from testbed.shop.launcher import Datastores, ShopProcesses, grpc_serving, pid_runs_service
@@ -94,6 +96,9 @@ class LocalTarget:
             stubs = Stubs(shop.addresses())
             try:
                 seed(stubs, self.root)
+            except grpc.RpcError as err:
+                raise ProvisioningFailed("seed", f"seeding demo data failed: {err.code().name} {err.details()}",  # type: ignore[attr-defined]
+                                         "\n".join(f"{n}: {shop.tail(n)}" for n in ("user", "product"))) from None
             finally:
                 stubs.close()
             report("seed", "ready")

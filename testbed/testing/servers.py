@@ -18,14 +18,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from testbed.errors import MissingTool, WaitTimeout
+from testbed.shop import ports
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return ports.allocate(1)[0]
 
 
 def _tool(name: str, package: str, extra_dirs: list[Path] | None = None) -> str:

@@ -21,6 +21,7 @@ from testbed.shop.events import Envelope
 from testbed.shop.events.inbox import Handler, Inbox
 from testbed.shop.events.outbox import Outbox
 from testbed.shop.runtime.jsonlog import log
+from testbed.shop.runtime.status import RpcError
 from testbed.shop.runtime.storage import Database
 
 STREAM_NAME = "SHOP_EVENTS"
@@ -63,7 +64,7 @@ class _LoopThread:
             try:
                 await self._body(self._stop)
                 backoff = 0.2
-            except (OSError, nats.errors.Error, asyncio.TimeoutError) as err:
+            except (OSError, nats.errors.Error, asyncio.TimeoutError, RpcError) as err:  # RpcError: our datastore is down
                 log(self._logger, logging.WARNING, "nats unavailable", error=str(err)[:200], retry_s=backoff)
                 try:
                     await asyncio.wait_for(self._stop.wait(), backoff)

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from testbed.shop.runtime import context
+from testbed.shop.runtime.private_files import create_private_file
 from testbed.shop.runtime.status import DependencyError, PermissionDenied, Unauthenticated
 
 ISSUER = "testbed-shop-user"
@@ -52,11 +53,9 @@ def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
             raise ValueError(f"{path}: not an Ed25519 private key")
         return key
     key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
-    tmp.chmod(0o600)
-    tmp.replace(path)
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    if not create_private_file(path, pem):  # another process created it first: use that one
+        return load_or_create_signing_key(path)
     return key
 
 

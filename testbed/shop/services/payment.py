@@ -83,7 +83,7 @@ def card_number(field: str, value: str) -> str:
     if len(value) > MAX_CARD_INPUT:
         raise InvalidArgument(field, f"must have {MIN_DIGITS} to {MAX_DIGITS} digits")
     digits = _SEPARATORS.sub("", value)
-    if not _DIGITS.match(digits):
+    if not _DIGITS.fullmatch(digits):
         raise InvalidArgument(field, "may contain only digits, spaces and dashes")
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         raise InvalidArgument(field, f"must have {MIN_DIGITS} to {MAX_DIGITS} digits")

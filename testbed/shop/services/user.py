@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 
 from testbed.shop.runtime import validate
 from testbed.shop.runtime.auth import Authenticator, KeySource, TokenIssuer, load_or_create_signing_key
-from testbed.shop.runtime.deps import Toolkit
 from testbed.shop.runtime.server import ServiceDefinition, serve
 from testbed.shop.runtime.settings import ServiceSettings
 from testbed.shop.runtime.status import AlreadyExists, InvalidArgument, NotFound, Unauthenticated
@@ -143,7 +142,6 @@ def grant_role(settings: ServiceSettings, email: str, role: str) -> bool:
 
 
 def build(settings: ServiceSettings) -> ServiceDefinition:
-    kit = Toolkit(settings)
     db = Database(settings.sql_url(), metadata)
     key_file = settings.jwt_private_key_file or settings.private_dir() / "jwt-ed25519.pem"
     issuer = TokenIssuer(load_or_create_signing_key(key_file), settings.token_ttl_s)

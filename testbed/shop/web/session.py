@@ -18,6 +18,7 @@ from typing import Any
 from starlette.requests import Request
 
 from testbed.errors import ConfigError
+from testbed.shop.runtime.private_files import create_private_file
 
 SECRET_ENV = "SHOP_WEB_SESSION_SECRET"
 SECURE_COOKIE_ENV = "SHOP_WEB_SECURE_COOKIE"  # "1"/"true": add the Secure flag (served behind TLS)
@@ -45,20 +46,8 @@ def load_secret(private_dir: Path, environ: dict[str, str] | None = None) -> str
 
 
 def _create_secret_file(path: Path) -> None:
-    """Write a new secret to a private temp file and link it into place; a concurrent winner is kept."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(secrets.token_urlsafe(48) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-    finally:
-        tmp.unlink(missing_ok=True)
+    """A new random secret, private from the first byte; a concurrent winner is kept."""
+    create_private_file(path, (secrets.token_urlsafe(48) + "\n").encode())
 
 
 def secure_cookie(environ: dict[str, str] | None = None) -> bool:

@@ -87,3 +87,11 @@ def test_tokens_are_random_and_shaped() -> None:
     tokens = {new_token() for _ in range(100)}
     assert len(tokens) == 100
     assert all(t.startswith("tok_") and len(t) == 28 for t in tokens)
+
+
+def test_card_number_with_a_trailing_newline_is_refused() -> None:
+    from testbed.shop.runtime.status import InvalidArgument
+    from testbed.shop.services.payment import card_number
+
+    with pytest.raises(InvalidArgument, match="card_number"):
+        card_number("card_number", "4242424242424242\n")
