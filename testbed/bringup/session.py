@@ -141,6 +141,7 @@ class BringUp:
     # -- status ---------------------------------------------------------------------------
     def status(self) -> list[tuple[str, Target]]:
         """(component, target) for every wait of the last applied plan; empty when nothing was applied."""
+        self.preflight()  # an unreachable API is exit 3 in seconds, not one timeout per wait
         plan = self.saved_plan()
         if plan is None:
             return []

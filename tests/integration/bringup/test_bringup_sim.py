@@ -178,7 +178,7 @@ def test_render_passes_server_dry_run(profile: str, sim_cluster: Any, sim_api: K
     crds = [str(p) for p in bundle.glob("*/crds.yaml")]
     subprocess.run([*kubectl, "apply", "--server-side", *sum((["-f", c] for c in crds), [])], check=True,
                    capture_output=True, timeout=60)
-    subprocess.run([*kubectl, "wait", "--for=condition=Established", "crd", "--all", "--timeout=60s"], check=True,
+    subprocess.run([*kubectl, "wait", "--for=condition=Established", "--timeout=60s", *sum((["-f", c] for c in crds), [])], check=True,
                    capture_output=True, timeout=70)
     created: list[str] = []
     try:
