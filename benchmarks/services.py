@@ -30,6 +30,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from testbed.bundle.logs import line_time  # noqa: E402
 from testbed.shop.launcher import ShopProcesses  # noqa: E402
 from testbed.shop.stubs import Account, Stubs, sign_up  # noqa: E402
 from testbed.shop.v1 import cart_pb2, payment_pb2, product_pb2  # noqa: E402
@@ -39,6 +40,8 @@ TOOLS_BIN = Path(os.environ.get("TESTBED_CACHE", Path.home() / ".cache" / "testb
 
 
 def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
@@ -81,8 +84,8 @@ def server_side(log: Path, method: str, start: float, end: float) -> dict[str, f
         if f'/{method}"' not in line:
             continue
         entry = json.loads(line)
-        ts = time.mktime(time.strptime(entry["ts"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone + float("0." + entry["ts"][20:23])
-        if start <= ts <= end and entry.get("code") == "OK":
+        when = line_time(line)
+        if when is not None and start <= when.timestamp() <= end and entry.get("code") == "OK":
             values.append(entry["latency_ms"] / 1000)
     return {"server_p50_ms": percentile(values, 50) * 1000, "server_p99_ms": percentile(values, 99) * 1000} if values else {}
 

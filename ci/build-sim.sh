@@ -45,7 +45,7 @@ import (
 $(for p in "${pkgs[@]}"; do echo "	_ \"$p\""; done)
 )
 GO
-    go mod tidy >/dev/null 2>&1 || go get "${pkgs[@]}"
+    go mod tidy >&2 || go get "${pkgs[@]}" >&2
     ver_pkg=k8s.io/component-base/version
     major="${K8S_VERSION#v}"; major="${major%%.*}"
     minor_num="${K8S_VERSION#v*.}"; minor_num="${minor_num%%.*}"
@@ -65,7 +65,7 @@ if ! have etcd; then
   (
     cd "$work_etcd"
     go mod init testbed.local/etcdbuild >/dev/null 2>&1
-    go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >/dev/null 2>&1
+    go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2
     go build -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3
     mv "$bin/etcd.tmp" "$bin/etcd"
   )

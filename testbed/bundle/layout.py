@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
+from testbed.errors import ConfigError
+
 RUN_ID_PATTERN = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{6}$")
 
 
@@ -64,8 +66,15 @@ class RunBundle:
         return self.root / "artifacts" / suite
 
     def create(self, suites: tuple[str, ...] = ()) -> RunBundle:
-        for path in (self.logs_dir, self.pytest_dir, *(self.artifacts(s) for s in suites)):
-            path.mkdir(parents=True, exist_ok=True)
+        """Make the bundle's directories; an unusable reports dir is a ConfigError naming it."""
+        latest = self.root.parent / "latest"
+        if latest.exists() and not latest.is_symlink():
+            raise ConfigError(f"{latest} exists and is not a symlink; move it away so runs can point it at the newest bundle", field="reports_dir")
+        try:
+            for path in (self.logs_dir, self.pytest_dir, *(self.artifacts(s) for s in suites)):
+                path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"cannot create the run bundle in {self.root.parent}: {err.strerror}", field="reports_dir") from None
         return self
 
     def relative(self, path: Path) -> str:

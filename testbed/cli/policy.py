@@ -6,6 +6,8 @@ format, and returns the exit code: 0 clean, 1 findings at/above --fail-on, 2 usa
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sys
 from pathlib import Path
 
@@ -61,7 +63,7 @@ or in a --waivers file (rule, owner, expires, reason, optional match).
               help="Skip a layer: schema validation or the built-in rules (e.g. to run Rego only).")
 @click.option("--list-rules", is_flag=True, help="Print the rule catalogue as a Markdown table and exit.")
 @click.option("--color/--no-color", default=None, help="Colour text output (default: when stdout is a terminal).")
-@click.option("--today", hidden=True, help="Pin the date used for waiver expiry (tests).")
+@click.option("--today", hidden=True, type=click.DateTime(["%Y-%m-%d"]), help="Pin the date used for waiver expiry (tests).")
 def policy(paths: tuple[Path, ...], profile: str | None, env_name: str | None, manifests_root: Path, k8s_version: str,
            fmt: str, output: Path | None, fail_on: str, strict: bool, allow_missing_schemas: bool,
            crd_dir: tuple[Path, ...], schema_location: tuple[str, ...], policy: tuple[Path, ...],
@@ -69,7 +71,7 @@ def policy(paths: tuple[Path, ...], profile: str | None, env_name: str | None, m
            waivers: tuple[Path, ...], allowed_registry: tuple[str, ...], required_label: tuple[str, ...],
            max_limit_ratio: float, max_grace_period: int, disable: tuple[str, ...], skip: tuple[str, ...],
            list_rules: bool,
-           color: bool | None, today: str | None) -> ExitCode:
+           color: bool | None, today: datetime | None) -> ExitCode:
     """Check manifests (files, directories, kustomize dirs) against schemas, built-in rules and Rego."""
     if list_rules:
         from testbed.policy.catalogue import markdown_table
@@ -106,7 +108,7 @@ def policy(paths: tuple[Path, ...], profile: str | None, env_name: str | None, m
         waiver_files=waivers,
         rego=RegoSettings(policy_paths=policy, namespaces=namespaces or ("main",), all_namespaces=all_namespaces,
                           combine=combine, engine=rego_engine),
-        today=today,
+        today=today.date().isoformat() if today is not None else None,
     )
     threshold = fail_threshold(fail_on)
     from testbed.policy.engine import check_paths

@@ -86,10 +86,11 @@ def run_conform(
     """Run every suite of the plan and write the bundle; reaches the target first unless `reached` is given."""
     watch = observer or ConformObserver()
     timeouts = plan.config.timeouts
-    reached = reached or reach_target(plan.config)
-    deadline = time.monotonic() + timeouts.conform_s
     started = datetime.now(timezone.utc)
-    bundle = RunBundle(plan.reports_dir, new_run_id(started)).create(tuple(plan.suites))
+    bundle = RunBundle(plan.reports_dir, new_run_id(started))
+    reached = reached or reach_target(plan.config)
+    bundle.create(tuple(plan.suites))  # before any suite runs: a bad reports dir is exit 2 up front
+    deadline = time.monotonic() + timeouts.conform_s
     results: list[SuiteResult] = []
     interrupted = False
     try:
