@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -25,38 +26,50 @@ Exit codes:
   130  interrupted
 """
 
-# command name -> "module:attribute"; each module owns exactly one command or group.
-COMMANDS: dict[str, str] = {
-    "up": "testbed.cli.lifecycle:up",
-    "down": "testbed.cli.lifecycle:down",
-    "status": "testbed.cli.lifecycle:status",
-    "conform": "testbed.cli.conform:conform",
-    "sim": "testbed.cli.sim:sim",
-    "policy": "testbed.cli.policy:policy",
-    "render": "testbed.cli.render:render",
-    "bundle": "testbed.cli.bundle:bundle",
-    "shop": "testbed.cli.shop:shop",
+@dataclass(frozen=True)
+class LazyCommand:
+    """Where a subcommand lives, and the one-line help `testbed --help` shows without importing it."""
+
+    target: str  # "module:attribute"
+    short_help: str
+
+    @property
+    def module(self) -> str:
+        return self.target.split(":")[0]
+
+
+# command name -> where it lives; each module owns exactly one command or group.
+COMMANDS: dict[str, LazyCommand] = {
+    "up": LazyCommand("testbed.cli.lifecycle:up", "Start the testbed and wait until every component is healthy."),
+    "down": LazyCommand("testbed.cli.lifecycle:down", "Stop everything gracefully and keep the state (--purge removes it)."),
+    "status": LazyCommand("testbed.cli.lifecycle:status", "Show each component's health."),
+    "conform": LazyCommand("testbed.cli.conform:conform", "Run the conformance suites and write a run bundle."),
+    "sim": LazyCommand("testbed.cli.sim:sim", "A real control plane with kwok-simulated nodes, all on 127.0.0.1."),
+    "policy": LazyCommand("testbed.cli.policy:policy", "Check manifests offline against the testbed's policies."),
+    "render": LazyCommand("testbed.cli.render:render", "Render manifests/overlays/<profile>-<env> as multi-document YAML."),
+    "bundle": LazyCommand("testbed.cli.bundle:bundle", "Download every pinned upstream manifest, chart and image list."),
 }
 
 
 class LazyGroup(click.Group):
-    """A click group whose subcommands are imported on first use."""
+    """A click group whose subcommands are imported on first use; `--help` imports none of them."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name in COMMANDS if _importable(name))
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None or not _importable(cmd_name):
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
             return None
-        module_name, attr = target.split(":")
+        module_name, attr = entry.target.split(":")
         command: Any = getattr(importlib.import_module(module_name), attr)
         return command  # type: ignore[no-any-return]
 
-
-def _importable(name: str) -> bool:
-    module_name = COMMANDS[name].split(":")[0]
-    return importlib.util.find_spec(module_name) is not None
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name].short_help) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
