@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from testbed.testing.prereqs import require
+
 if TYPE_CHECKING:  # imported lazily at run time, so registering the plugin stays cheap
     from testbed.kube.api import KubeAPI
     from testbed.sim.cluster import SimCluster
@@ -33,19 +35,6 @@ NAMESPACE_LABEL = "testbed.io/test-namespace"
 SESSION_UP_TIMEOUT_S = 180.0
 SERVICE_ACCOUNT_TIMEOUT_S = 30.0
 REGISTRY_LOCK_TIMEOUT_S = 2 * SESSION_UP_TIMEOUT_S + 60.0
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def require(condition: bool, message: str) -> None:
-    """Fail in CI, skip elsewhere, when a prerequisite of a test is missing."""
-    if condition:
-        return
-    if in_ci():
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="session")

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from testbed.testing.prereqs import unavailable
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
@@ -28,9 +30,7 @@ def _kubectl() -> None:
     from shutil import which
 
     if which("kubectl") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("kubectl (with kustomize) is required")
-        pytest.skip("kubectl not on PATH")
+        unavailable("kubectl (with kustomize) is required and not on PATH")
 
 
 def test_clean_kustomize_render_exits_0() -> None:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from testbed.testing.prereqs import unavailable
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[3]
@@ -36,9 +38,7 @@ def run_suite(manifests: Path, artifacts: Path) -> subprocess.CompletedProcess[s
 @pytest.fixture(autouse=True)
 def _kubectl() -> None:
     if shutil.which("kubectl") is None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("kubectl (with kustomize) is required")
-        pytest.skip("kubectl not on PATH")
+        unavailable("kubectl (with kustomize) is required and not on PATH")
 
 
 def test_clean_overlay_passes_and_leaves_evidence(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from testbed.kube.api import KubeAPI
 from testbed.sim.cluster import SimCluster
 from testbed.sim.versions import PINNED
-from testbed.testing.sim_fixtures import require
+from testbed.testing.prereqs import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.sim]
 

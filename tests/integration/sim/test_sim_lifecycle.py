@@ -22,7 +22,7 @@ from testbed.sim.cluster import SimCluster
 from testbed.sim.config import SimClusterSpec
 from testbed.sim.processes import is_running, listening_ports, read_pidfiles
 from testbed.sim.status import SimState, recorded_components
-from testbed.testing.sim_fixtures import require
+from testbed.testing.prereqs import require
 
 pytestmark = [pytest.mark.integration, pytest.mark.sim]
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import MissingTool
+from testbed.testing.prereqs import unavailable
 from testbed.ui.binaries import BrowserBinaries, find_browser_binaries
 from testbed.ui.processes import session_processes
 
@@ -42,18 +43,12 @@ def test_home_page_renders(browser):
 '''
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 @pytest.fixture(scope="module")
 def binaries() -> BrowserBinaries:
     try:
         return find_browser_binaries()
     except MissingTool as err:
-        if _in_ci():
-            pytest.fail(f"CI=true: {err.message}", pytrace=False)
-        pytest.skip(err.message)
+        unavailable(err.message)
 
 
 def _cli(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
