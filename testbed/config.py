@@ -53,6 +53,9 @@ class KubeSettings(_Model):
     sim_cluster: str = Field("sim", description="sim target: name of the sim cluster (`testbed sim up --name`)")
     manifests_root: Path | None = Field(None, description="the kustomize tree (default: ./manifests of the checkout)")
     wait_timeout_cap_s: float | None = Field(None, gt=0, description="cap on every readiness wait's timeout")
+    harbor_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$",
+                                   description="full profile: Harbor's URL from this machine (its ingress external URL) "
+                                               "for the bootstrap; unset: a port-forward to svc/harbor-core")
 
 
 class Config(_Model):

@@ -19,6 +19,7 @@ import yaml
 
 from testbed.bringup.bundle import Bundle, BundleEntry
 from testbed.bringup.drift import stamp
+from testbed.bringup.harbor import bootstrap_refs, bootstrap_waits
 from testbed.bringup.upstream import all_kinds
 from testbed.errors import ConfigError
 from testbed.render import by_component, documents, render
@@ -61,6 +62,7 @@ class Plan:
     steps: list[Step]
     sim_stages: str | None = None
     state_dir: str = ""
+    harbor_url: str | None = None  # kube.harbor_url; None: the Harbor bootstrap port-forwards to svc/harbor-core
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -168,7 +170,7 @@ class _Builder:
 
 def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, sim: bool, kubeconfig: str,
                context: str | None, workdir: Path, timeout_cap_s: float | None = None,
-               rendered_text: str | None = None) -> Plan:
+               rendered_text: str | None = None, harbor_url: str | None = None) -> Plan:
     """Write the step files into `workdir` and return the plan (also written as workdir/plan.json)."""
     workdir.mkdir(parents=True, exist_ok=True)
     comps = [c for c in load_components(manifests_root) if profile in (c.get("profiles") or [])]
@@ -229,10 +231,14 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
                 waits = [b.wait(w, docs) for w in comp.get("ready_waits") or []]
                 deferred += [w for w in waits if w["kind"] == "Application"]
                 b.steps[-1].waits = [w for w in waits if w["kind"] != "Application"]
+            if name == "harbor" and comp.get("rendered_stage") == stage:  # Harbor is up: its project and robots
+                refs = bootstrap_refs(b.shop_ns)
+                b.steps.append(Step("harbor:bootstrap", "harbor", stage, "harbor", secrets=refs,
+                                    waits=[] if sim else bootstrap_waits(refs)))
     if deferred:
         b.steps.append(Step("argocd:applications", "argocd", "shop", "argocd", waits=deferred))
     stages = _sim_stages(bundle, crds, workdir) if sim else None
-    plan = Plan(profile, env, sim, kubeconfig, context, b.steps, stages, str(workdir))
+    plan = Plan(profile, env, sim, kubeconfig, context, b.steps, stages, str(workdir), harbor_url)
     (workdir / PLAN_FILE).write_text(json.dumps(plan.to_json(), indent=1))
     return plan
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 Progress = Callable[[str, str], None]
-PHASES = ("apply", "wait", "create missing", "stand-in operators", "delete")
+PHASES = ("apply", "wait", "create missing", "stand-in operators", "delete", "bootstrap")
 
 
 @dataclass
@@ -31,6 +31,7 @@ class StepRecord:
     finalizers_removed: list[str] = field(default_factory=list)
     message: str = ""
     diagnosis: str = ""
+    note: str = ""  # what a step's module said it did, e.g. "simulated: skipped, no Harbor API on sim"
 
 
 @dataclass
@@ -83,6 +84,8 @@ class Recorder:
                 self.changed += 1
             rec.simulated.extend(res.get("simulated") or [])
             rec.finalizers_removed.extend(res.get("finalizers_removed") or [])
+            if kind == "runner_on_ok" and res.get("note"):
+                rec.note = str(res["note"])
             if kind == "runner_on_failed" and not data.get("ignore_errors"):
                 rec.result = "failed"
                 rec.message = str(res.get("msg") or "failed")
@@ -99,7 +102,7 @@ class Recorder:
         if rec.result == "pending":
             rec.result = "ok"
             if self.progress:
-                self.progress(name, "ready")
+                self.progress(name, rec.note if rec.note.startswith("simulated") else "ready")
 
     def finish(self, status: str, rc: int | None, artifacts: Path) -> None:
         now = time.monotonic() - self.started

@@ -32,8 +32,8 @@ def _jwt_keys() -> dict[str, str]:
     return {"private.pem": private.decode(), "public.pem": public.decode()}
 
 
-def _docker_config(registry: str, user: str) -> dict[str, str]:
-    token = _token()
+def _docker_config(registry: str, user: str, token: str | None = None) -> dict[str, str]:
+    token = token or _token()
     auth = base64.b64encode(f"{user}:{token}".encode()).decode()
     return {".dockerconfigjson": json.dumps({"auths": {registry: {"username": user, "password": token, "auth": auth}}})}
 
@@ -42,18 +42,24 @@ def secret_content(name: str) -> tuple[str, dict[str, str]]:
     """(type, stringData) of a generated Secret, by its name."""
     if name == "shop-jwt":
         return "Opaque", _jwt_keys()
-    if name == "harbor-pull":
+    if name == "harbor-pull":  # a placeholder until the Harbor bootstrap writes robot$testbed+pull's credential
         return "kubernetes.io/dockerconfigjson", _docker_config("harbor.testbed.internal", "robot$testbed+pull")
     if name.endswith("-app"):  # CloudNativePG owner credentials: the DB password
         return "kubernetes.io/basic-auth", {"username": "app", "password": _token()}
-    if name in ("shop-redis", "harbor-admin"):
+    if name == "shop-redis":
         return "Opaque", {"password": _token()}
+    if name == "harbor-admin":  # the chart reads existingSecretAdminPasswordKey (values.yaml)
+        return "Opaque", {"HARBOR_ADMIN_PASSWORD": _token()}
     if name == "harbor-secret-key":
         return "Opaque", {"secretKey": secrets.token_hex(8)}  # Harbor wants exactly 16 characters
-    if name in ("harbor-robot-ci", "gitops-bot"):
+    if name == "harbor-robot-ci":  # a placeholder until the Harbor bootstrap writes the robot's credential
+        user, token = "robot$testbed+ci", _token()
+        return "kubernetes.io/dockerconfigjson", {**_docker_config("harbor.testbed.internal", user, token),
+                                                  "username": user, "password": token}
+    if name == "gitops-bot":
         return "Opaque", {"token": _token()}
     if name == "harbor-ca":
-        return "Opaque", {"ca.crt": ""}  # filled from Harbor's ingress CA once Harbor is up (real clusters)
+        return "Opaque", {"ca.crt": ""}  # filled by the Harbor bootstrap (GET /systeminfo/getcert); empty on HTTP
     return "Opaque", {"secret": _token()}  # shop-web-session, gitops-webhook, ...
 
 

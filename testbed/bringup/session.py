@@ -38,6 +38,7 @@ class ClusterSpec:
     reports_dir: Path
     state_dir: Path
     timeout_cap_s: float | None = None
+    harbor_url: str | None = None  # how the Harbor bootstrap reaches Harbor (else a port-forward)
 
 
 class BringUp:
@@ -81,7 +82,7 @@ class BringUp:
         return build_plan(bundle=self.bundle(workdir), manifests_root=self.spec.manifests_root or default_root(),
                           profile=self.spec.profile, env=self.spec.env, sim=self.spec.sim,
                           kubeconfig=str(self.spec.kubeconfig.resolve()), context=self.spec.context,
-                          workdir=workdir / "plan", timeout_cap_s=self.spec.timeout_cap_s)
+                          workdir=workdir / "plan", timeout_cap_s=self.spec.timeout_cap_s, harbor_url=self.spec.harbor_url)
 
     def _save(self, plan_dir: Path) -> None:
         if self.saved.exists():

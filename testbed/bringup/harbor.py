@@ -1,0 +1,348 @@
+"""Harbor bootstrap: the project for the shop's images and the robot accounts CI and the shop pull with.
+
+Runs once Harbor is healthy (the bring-up step `harbor:bootstrap`, after Harbor's waits). It talks
+to Harbor's API v2.0 (goharbor/harbor api/v2.0/swagger.yaml) as the admin whose password the
+bring-up generated (Secret harbor/harbor-admin), with the payloads the harbor step applied
+(ConfigMap harbor/harbor-bootstrap: project.json, robot-<name>.json), and is idempotent:
+
+- the project: GET /projects?name=, POST /projects when absent (201; 409 = someone else made it),
+  PUT /projects/{id} when its scan settings (auto_scan, prevent_vul, severity) drifted;
+- each robot `robot$<project>+<name>`: its secret is returned only by POST /robots (201) or PATCH
+  /robots/{id} (refresh), so the Kubernetes Secret is its only copy. A Secret that still logs in
+  (GET /users/current/permissions as the robot answers 200) is left alone; a missing or stale one
+  gets a fresh secret through PATCH /robots/{id} {"secret": ...} and is rewritten;
+- Harbor's CA (GET /systeminfo/getcert) into harbor-ca; 404 means Harbor serves plain HTTP and
+  harbor-ca stays empty.
+
+Secrets never appear in messages: a failed call is ProvisioningFailed("harbor", "<METHOD> <path>:
+HTTP <status> <Harbor's error message>").
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import string
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from testbed.errors import ProvisioningFailed, TestbedError
+from testbed.kube.api import KubeAPI
+
+API = "/api/v2.0"
+ROBOT_PREFIX = "robot$"  # Harbor's default robot_name_prefix
+ADMIN_USER = "admin"
+MARKER = "harbor-bootstrap"  # annotation on a Secret the bootstrap wrote: "ci"/"pull" (its robot) or "ca"
+CORE_SERVICE, CORE_PORT = "svc/harbor-core", 80
+SCAN_SETTINGS = ("auto_scan", "prevent_vul", "severity")
+DOCKERCONFIG = "kubernetes.io/dockerconfigjson"
+Obj = dict[str, Any]
+
+
+def bootstrap_refs(shop_namespace: str) -> list[dict[str, str]]:
+    """What the bootstrap reads and writes (the plan step's `secrets`)."""
+    return [
+        {"role": "admin", "namespace": "harbor", "name": "harbor-admin"},
+        {"role": "payloads", "namespace": "harbor", "name": "harbor-bootstrap"},
+        {"role": "robot", "robot": "ci", "format": "dockerconfig+basic", "namespace": "testbed-ci", "name": "harbor-robot-ci"},
+        {"role": "robot", "robot": "pull", "format": "dockerconfig", "namespace": shop_namespace, "name": "harbor-pull"},
+        {"role": "ca", "namespace": "testbed-ci", "name": "harbor-ca"},
+    ]
+
+
+def bootstrap_waits(refs: list[dict[str, str]]) -> list[Obj]:
+    """Checks that the bootstrap has written its Secrets (used by the drift check and `testbed status`)."""
+    return [{"apiVersion": "v1", "kind": "Secret", "namespace": r["namespace"], "name": r["name"], "selector": None,
+             "for": f"jsonpath={{.metadata.annotations.{MARKER}}}={_marker(r)}", "timeout_s": 60.0, "simulated": False}
+            for r in refs if r["role"] in ("robot", "ca")]
+
+
+def _marker(ref: Mapping[str, str]) -> str:
+    return ref["robot"] if ref["role"] == "robot" else "ca"
+
+
+def robot_secret() -> str:
+    """A robot secret Harbor accepts (isValidSec: 8+ characters, an upper, a lower and a digit)."""
+    alphabet = string.ascii_letters + string.digits
+    while True:
+        value = "".join(secrets.choice(alphabet) for _ in range(32))
+        if any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value):
+            return value
+
+
+def dockerconfig(registry: str, username: str, password: str) -> str:
+    auth = base64.b64encode(f"{username}:{password}".encode()).decode()
+    return json.dumps({"auths": {registry: {"username": username, "password": password, "auth": auth}}})
+
+
+class HarborAPI:
+    """Harbor's REST API v2.0, as the admin; every failure is ProvisioningFailed naming the call."""
+
+    def __init__(self, base_url: str, password: str, *, username: str = ADMIN_USER, timeout_s: float = 15.0,
+                 verify: bool | str = True) -> None:
+        self.base = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.session = requests.Session()
+        self.session.auth = (username, password)
+        self.session.verify = verify
+        self.session.headers["Accept"] = "application/json"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), auth: tuple[str, str] | None = None,
+             **kwargs: Any) -> requests.Response:
+        url = f"{self.base}{API}{path}"
+        what = f"{method} {API}{path.split('?')[0]}"
+        try:
+            resp = self.session.request(method, url, timeout=self.timeout_s, auth=auth, **kwargs)
+        except requests.RequestException as err:
+            raise ProvisioningFailed("harbor", f"{what}: Harbor unreachable at {self.base}: {type(err).__name__}") from None
+        if resp.status_code not in ok:
+            raise ProvisioningFailed("harbor", f"{what}: HTTP {resp.status_code} {harbor_message(resp)}")
+        return resp
+
+    # -- reads -----------------------------------------------------------------------------
+    def health(self) -> Obj:
+        body: Obj = self.call("GET", "/health").json()
+        return body
+
+    def systeminfo(self) -> Obj:
+        body: Obj = self.call("GET", "/systeminfo").json()
+        return body
+
+    def check_admin(self) -> None:
+        """GET /users/current: 401 when the admin password is wrong (Harbor falls back to anonymous)."""
+        self.call("GET", "/users/current")
+
+    def ca_cert(self) -> str | None:
+        """Harbor's default root CA (PEM), None when Harbor has none (plain HTTP: 404)."""
+        resp = self.call("GET", "/systeminfo/getcert", ok=(200, 404))
+        return resp.text if resp.status_code == 200 else None
+
+    def project(self, name: str) -> Obj | None:
+        found = self.call("GET", "/projects", params={"name": name, "page_size": 100}).json() or []
+        return next((p for p in found if p.get("name") == name), None)
+
+    def robot(self, project_id: int, full_name: str) -> Obj | None:
+        query = f"Level=project,ProjectID={project_id}"
+        found = self.call("GET", "/robots", params={"q": query, "page_size": 100}).json() or []
+        return next((r for r in found if r.get("name") == full_name), None)
+
+    def robot_can_log_in(self, username: str, password: str, project_id: int) -> bool:
+        """Does this robot credential authenticate? A wrong secret is anonymous, and anonymous is 401 here."""
+        resp = self.call("GET", "/users/current/permissions", ok=(200, 401), auth=(username, password),
+                         params={"scope": f"/project/{project_id}", "relative": "true"})
+        return resp.status_code == 200
+
+    # -- writes ----------------------------------------------------------------------------
+    def create_project(self, payload: Obj) -> bool:
+        """True when created, False when it already existed (409)."""
+        return self.call("POST", "/projects", ok=(201, 409), json=payload).status_code == 201
+
+    def update_project(self, project_id: int, payload: Obj) -> None:
+        self.call("PUT", f"/projects/{project_id}", json=payload)
+
+    def create_robot(self, payload: Obj) -> Obj | None:
+        """RobotCreated {id, name, secret}; None when a robot of that name already exists (409)."""
+        resp = self.call("POST", "/robots", ok=(201, 409), json=payload)
+        return resp.json() if resp.status_code == 201 else None
+
+    def refresh_secret(self, robot_id: int, secret: str) -> None:
+        self.call("PATCH", f"/robots/{robot_id}", json={"secret": secret})
+
+
+def harbor_message(resp: requests.Response) -> str:
+    """Harbor's own error text ({"errors": [{"code", "message"}]}), else the reason phrase."""
+    try:
+        errors = resp.json().get("errors") or []
+        text = "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors)
+    except (ValueError, AttributeError):
+        text = ""
+    return text or resp.reason or "no message"
+
+
+@dataclass
+class Report:
+    changed: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def change(self, what: str) -> None:
+        self.changed.append(what)
+
+
+# -- Kubernetes side -------------------------------------------------------------------------
+def _secret_value(obj: Obj | None, key: str) -> str | None:
+    raw = ((obj or {}).get("data") or {}).get(key)
+    return base64.b64decode(raw).decode() if raw else None
+
+
+def read_secret(api: KubeAPI, namespace: str, name: str, key: str, *, fallback: str | None = None) -> str:
+    obj = api.get("v1", "Secret", name, namespace)
+    value = _secret_value(obj, key) or (_secret_value(obj, fallback) if fallback else None)
+    if not value:
+        raise ProvisioningFailed("harbor", f"Secret {namespace}/{name} has no {key!r}: run the secrets step first")
+    return value
+
+
+def write_secret(api: KubeAPI, namespace: str, name: str, kind: str, data: Mapping[str, str], marker: str) -> bool:
+    """Make the Secret hold exactly `data` (type `kind`, annotation MARKER); False when it already did."""
+    encoded = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
+    live = api.get("v1", "Secret", name, namespace)
+    meta = {"name": name, "namespace": namespace, "annotations": {MARKER: marker},
+            "labels": {"app.kubernetes.io/part-of": "testbed", "testbed.io/generated": "harbor-bootstrap"}}
+    if live is not None and live.get("type") == kind:
+        held = (live.get("metadata") or {}).get("annotations") or {}
+        if (live.get("data") or {}) == encoded and held.get(MARKER) == marker:
+            return False
+        stale = {k: None for k in (live.get("data") or {}) if k not in encoded}
+        api.patch("v1", "Secret", name, {"data": {**stale, **encoded}, "metadata": {"annotations": {MARKER: marker}}},
+                  namespace=namespace)
+        return True
+    if live is not None:  # a Secret's type is immutable: replace it
+        api.delete("v1", "Secret", name, namespace=namespace)
+        api.wait_until_gone("v1", "Secret", name, namespace=namespace, timeout_s=30)
+    api.create({"apiVersion": "v1", "kind": "Secret", "type": kind, "data": encoded, "metadata": meta})
+    return True
+
+
+def _credential(live: Obj | None, ref: Mapping[str, str], registry: str) -> tuple[str, str] | None:
+    """(username, password) the Secret holds for `registry`, if any."""
+    if live is None:
+        return None
+    if "basic" in ref["format"]:
+        user, password = _secret_value(live, "username"), _secret_value(live, "password")
+        return (user, password) if user and password else None
+    try:
+        auths = json.loads(_secret_value(live, ".dockerconfigjson") or "{}").get("auths") or {}
+    except ValueError:
+        return None
+    entry = auths.get(registry) or {}
+    return (entry["username"], entry["password"]) if entry.get("username") and entry.get("password") else None
+
+
+def _robot_data(ref: Mapping[str, str], registry: str, username: str, password: str) -> dict[str, str]:
+    data = {".dockerconfigjson": dockerconfig(registry, username, password)}
+    if "basic" in ref["format"]:
+        data |= {"username": username, "password": password}
+    return data
+
+
+# -- the job ---------------------------------------------------------------------------------
+def _ensure_project(harbor: HarborAPI, payload: Obj, report: Report) -> int:
+    name = payload["project_name"]
+    project = harbor.project(name)
+    if project is None:
+        if harbor.create_project(payload):
+            report.change(f"project {name} created")
+        project = harbor.project(name)
+        if project is None:
+            raise ProvisioningFailed("harbor", f"GET {API}/projects: project {name} not found after it was created")
+    want = {k: str(v) for k, v in (payload.get("metadata") or {}).items() if k in SCAN_SETTINGS}
+    have = {k: str((project.get("metadata") or {}).get(k)) for k in want}
+    if have != want:
+        harbor.update_project(int(project["project_id"]), {"metadata": payload["metadata"]})
+        report.change(f"project {name} scan settings set ({', '.join(f'{k}={v}' for k, v in want.items())})")
+    return int(project["project_id"])
+
+
+def _ensure_robot(api: KubeAPI, harbor: HarborAPI, ref: Mapping[str, str], payload: Obj, project: str,
+                  project_id: int, registry: str, report: Report) -> None:
+    full_name = f"{ROBOT_PREFIX}{project}+{payload['name']}"
+    where = f"{ref['namespace']}/{ref['name']}"
+    robot = harbor.robot(project_id, full_name)
+    if robot is None:
+        body = {**payload, "permissions": [{**p, "namespace": project} for p in payload.get("permissions") or []]}
+        created = harbor.create_robot(body)
+        if created is not None:
+            username, password = str(created["name"]), str(created["secret"])
+            write_secret(api, ref["namespace"], ref["name"], DOCKERCONFIG, _robot_data(ref, registry, username, password), _marker(ref))
+            report.change(f"robot {username} created, Secret {where} written")
+            return
+        robot = harbor.robot(project_id, full_name)  # created meanwhile (409): its secret is lost to us
+        if robot is None:
+            raise ProvisioningFailed("harbor", f"POST {API}/robots: 409 for {full_name} but it is not listed")
+    username = str(robot["name"])
+    held = _credential(api.get("v1", "Secret", ref["name"], ref["namespace"]), ref, registry)
+    if held is not None and held[0] == username and harbor.robot_can_log_in(*held, project_id):
+        # still works: make sure the Secret carries the marker and both formats, never rotate
+        if write_secret(api, ref["namespace"], ref["name"], DOCKERCONFIG, _robot_data(ref, registry, *held), _marker(ref)):
+            report.change(f"Secret {where} marked (credential unchanged)")
+        return
+    password = robot_secret()
+    harbor.refresh_secret(int(robot["id"]), password)
+    write_secret(api, ref["namespace"], ref["name"], DOCKERCONFIG, _robot_data(ref, registry, username, password), _marker(ref))
+    report.change(f"robot {username} secret refreshed, Secret {where} rewritten"
+                  + (" (it was missing)" if held is None else " (it no longer logged in)"))
+
+
+def _ensure_ca(api: KubeAPI, harbor: HarborAPI, ref: Mapping[str, str], report: Report) -> None:
+    pem = harbor.ca_cert()
+    if pem is None:
+        report.notes.append("Harbor has no CA to download (GET /systeminfo/getcert: 404, plain HTTP): harbor-ca left empty")
+    if write_secret(api, ref["namespace"], ref["name"], "Opaque", {"ca.crt": pem or ""}, "ca"):
+        report.change(f"Secret {ref['namespace']}/{ref['name']} " + ("holds Harbor's CA" if pem else "marked (empty: plain HTTP)"))
+
+
+def registry_host(info: Mapping[str, Any], base_url: str) -> str:
+    """The host docker/kaniko push to: systeminfo's registry_url, else external_url's host."""
+    raw = str(info.get("registry_url") or info.get("external_url") or base_url)
+    return urlparse(raw).netloc if "://" in raw else raw.split("/")[0]
+
+
+def bootstrap(api: KubeAPI, base_url: str, refs: list[dict[str, str]], *, verify: bool | str = True,
+              timeout_s: float = 15.0) -> Report:
+    """Ensure the project, each robot and its Secret, and harbor-ca; returns what changed (never a secret)."""
+    by_role = {r["role"]: r for r in refs if r["role"] != "robot"}
+    admin, payloads = by_role["admin"], by_role["payloads"]
+    password = read_secret(api, admin["namespace"], admin["name"], "HARBOR_ADMIN_PASSWORD", fallback="password")
+    config = api.get("v1", "ConfigMap", payloads["name"], payloads["namespace"])
+    if config is None:
+        raise ProvisioningFailed("harbor", f"ConfigMap {payloads['namespace']}/{payloads['name']} (the Harbor API payloads) does not exist")
+    try:
+        docs = {k: json.loads(v) for k, v in (config.get("data") or {}).items()}
+    except ValueError as err:
+        raise ProvisioningFailed("harbor", f"ConfigMap {payloads['namespace']}/{payloads['name']}: not JSON: {err}") from None
+    report = Report()
+    harbor = HarborAPI(base_url, password, verify=verify, timeout_s=timeout_s)
+    try:
+        health = harbor.health()
+        if health.get("status") != "healthy":
+            bad = [f"{c.get('name')}={c.get('status')}" for c in health.get("components") or [] if c.get("status") != "healthy"]
+            raise ProvisioningFailed("harbor", f"GET {API}/health: Harbor is {health.get('status')}: {', '.join(bad) or 'no detail'}")
+        harbor.check_admin()
+        registry = registry_host(harbor.systeminfo(), base_url)
+        project_payload = docs["project.json"]
+        project_id = _ensure_project(harbor, project_payload, report)
+        for ref in (r for r in refs if r["role"] == "robot"):
+            key = f"robot-{ref['robot']}.json"
+            if key not in docs:
+                raise ProvisioningFailed("harbor", f"ConfigMap {payloads['namespace']}/{payloads['name']} has no {key}")
+            _ensure_robot(api, harbor, ref, docs[key], project_payload["project_name"], project_id, registry, report)
+        if "ca" in by_role:
+            _ensure_ca(api, harbor, by_role["ca"], report)
+    finally:
+        harbor.close()
+    return report
+
+
+@contextmanager
+def harbor_endpoint(kubeconfig: Path, context: str | None, harbor_url: str | None) -> Iterator[str]:
+    """The base URL to reach Harbor from here: kube.harbor_url, else a port-forward to svc/harbor-core:80."""
+    if harbor_url:
+        yield harbor_url.rstrip("/")
+        return
+    try:
+        from testbed.kube.portforward import PortForwards  # lazy: kubectl only when no URL is configured
+    except ImportError as err:
+        raise TestbedError(f"no kube.harbor_url configured and no port-forward support ({err}); "
+                           "set kube.harbor_url to Harbor's external URL") from None
+    with PortForwards(kubeconfig, context, "harbor") as forwards:
+        yield f"http://{forwards.open(CORE_SERVICE, CORE_PORT)}"
