@@ -1,9 +1,12 @@
 """A bundle directory: the upstream components' manifests for bring-up, read and written here.
 
 `bundle.yaml` lists, per upstream component, its CRD file and its install file (release
-manifest, or a chart rendered for the testbed), its namespace and the images it pulls. Both
-`testbed bundle DIR` (downloaded, pinned, checksummed) and `testbed bundle --stand-in DIR`
-(stand-ins for dry runs on sim) write this layout; `testbed up --bundle DIR` reads it.
+manifest, or a chart rendered for the testbed), its namespace, the images it pulls, where each
+artifact came from (`sources`: URL, Go module proxy or cache, with its sha256) and whether
+its CRDs are the real upstream ones (`crdsFrom: upstream|stand-in`). Both `testbed bundle DIR`
+(downloaded, pinned, checksummed) and `testbed bundle --stand-in DIR` (stand-ins for dry runs
+on sim) write this layout; `testbed up --bundle DIR` reads it. `testbed bundle --crds-only`
+writes the CRDs alone (`crdsOnly: true`): for schema checks and dry runs, never for bring-up.
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ class BundleEntry:
     crds: str | None
     install: str
     images: tuple[str, ...] = ()
+    sources: tuple[dict[str, str], ...] = ()
+    """Per artifact: file, url, sha256, from (url|gomod|cache|helm), origin."""
+    crds_from: str | None = None
+    """upstream: the real CRDs of the pinned release; stand-in: open-schema stand-ins."""
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,23 @@ class Bundle:
         return [e for e in self.entries if profile in e.profiles]
 
 
-def write_manifest(directory: Path, entries: list[BundleEntry], *, stand_in: bool, sim_stages: str | None = None) -> Path:
+def _entry_doc(entry: BundleEntry) -> dict[str, Any]:
+    doc = {**asdict(entry), "profiles": list(entry.profiles), "images": list(entry.images),
+           "sources": [dict(s) for s in entry.sources], "crdsFrom": entry.crds_from}
+    del doc["crds_from"]
+    if not entry.sources:
+        del doc["sources"]
+    if entry.crds_from is None:
+        del doc["crdsFrom"]
+    return doc
+
+
+def write_manifest(directory: Path, entries: list[BundleEntry], *, stand_in: bool, sim_stages: str | None = None,
+                   crds_only: bool = False) -> Path:
     doc: dict[str, Any] = {"apiVersion": BUNDLE_API, "kind": BUNDLE_KIND, "standIn": stand_in,
-                           "upstream": [{**asdict(e), "profiles": list(e.profiles), "images": list(e.images)} for e in entries]}
+                           "upstream": [_entry_doc(e) for e in entries]}
+    if crds_only:
+        doc["crdsOnly"] = True
     if sim_stages:
         doc["simStages"] = sim_stages
     path = directory / BUNDLE_FILE
@@ -67,11 +88,15 @@ def load_bundle(directory: Path) -> Bundle:
         raise ConfigError(f"not valid YAML: {err}", source=str(path)) from None
     if not isinstance(doc, dict) or doc.get("kind") != BUNDLE_KIND:
         raise ConfigError(f"kind must be {BUNDLE_KIND}", source=str(path), field="kind")
+    if doc.get("crdsOnly"):
+        raise ConfigError("a CRDs-only bundle (`testbed bundle --crds-only`) is for schema checks and dry runs, not for "
+                          "bring-up; write a full one with `testbed bundle DIR`", source=str(path), field="crdsOnly")
     entries = []
     for i, raw in enumerate(doc.get("upstream") or []):
         try:
             entry = BundleEntry(raw["name"], raw["component"], raw["namespace"], tuple(raw["profiles"]),
-                                raw.get("crds"), raw["install"], tuple(raw.get("images") or ()))
+                                raw.get("crds"), raw["install"], tuple(raw.get("images") or ()),
+                                tuple(dict(s) for s in raw.get("sources") or ()), raw.get("crdsFrom"))
         except (KeyError, TypeError) as err:
             raise ConfigError(f"missing or bad field {err}", source=str(path), field=f"upstream[{i}]") from None
         for rel in (entry.crds, entry.install):

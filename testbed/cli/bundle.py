@@ -17,12 +17,21 @@ from testbed.errors import ExitCode
 @click.option("--env", "env_name", type=click.Choice(["dev", "stg", "prd"]), default="dev", show_default=True,
               help="environment whose values render per-env Helm charts (NATS)")
 @click.option("--record-checksums", is_flag=True, help="trust on first use: record the sha256 of pins marked 'unverified'")
+@click.option("--only", "only", default=None, metavar="COMPONENT[,..]",
+              help="bundle only these upstream components (names as in manifests/upstream/versions.yaml)")
+@click.option("--crds-only", is_flag=True,
+              help="write only the real upstream CRDs (for `testbed policy --crd-dir DIR` and server dry runs); "
+                   "Helm-chart components are left out. Not installable.")
 @click.option("--manifests-root", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="the kustomize tree (default: ./manifests)")
-def bundle(directory: Path, stand_in: bool, env_name: str, record_checksums: bool, manifests_root: Path | None) -> int:
+def bundle(directory: Path, stand_in: bool, env_name: str, record_checksums: bool, only: str | None, crds_only: bool,
+           manifests_root: Path | None) -> int:
     """Download every pinned upstream manifest and chart into DIR and list every image in DIR/images.txt.
 
-    `testbed up --bundle DIR` then installs with no network access.
+    Each file is tried at its URL, then at its Go module proxy mirror ($GOPROXY, first URL entry;
+    default https://proxy.golang.org), verified against its pinned sha256 (a mismatch exits 4)
+    and cached in ~/.cache/testbed/upstream ($TESTBED_CACHE moves it). DIR/bundle.yaml records
+    where each file came from. `testbed up --bundle DIR` then installs with no network access.
     """
     from testbed.bringup.plan import load_components
     from testbed.render import default_root
@@ -44,7 +53,11 @@ def bundle(directory: Path, stand_in: bool, env_name: str, record_checksums: boo
         for name in [ups] if isinstance(ups, str) else ups:
             component_of[name] = comp["name"]
             profiles_of[name] = tuple(comp.get("profiles") or ())
+    names = [n.strip() for n in only.split(",") if n.strip()] if only else None
     entries = download_bundle(directory, root, component_of=component_of, profiles_of=profiles_of, env=env_name,
-                              record_checksums=record_checksums)
-    click.echo(f"bundle: {len(entries)} upstream components in {directory}; images in {directory / 'images.txt'}")
+                              record_checksums=record_checksums, only=names, crds_only=crds_only, progress=click.echo)
+    if crds_only:
+        click.echo(f"CRDs of {len(entries)} upstream components in {directory} (schemas only, not installable)")
+    else:
+        click.echo(f"bundle: {len(entries)} upstream components in {directory}; images in {directory / 'images.txt'}")
     return ExitCode.OK

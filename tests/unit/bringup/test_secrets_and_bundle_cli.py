@@ -42,10 +42,12 @@ def test_bundle_offline_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.M
         raise urllib.error.URLError("Name or service not known")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
+    monkeypatch.setenv("TESTBED_CACHE", str(tmp_path / "cache"))  # an empty cache: every file needs the network
     rc = main(["bundle", str(tmp_path / "b"), "--manifests-root", str(REPO / "manifests")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 1 and len(err) == 1
-    assert "cannot download https://" in err[0] and "--stand-in" in err[0]
+    assert "cannot download crds.yaml: https://" in err[0] and "Go module proxy" in err[0] and "--stand-in" in err[0]
+    assert not (tmp_path / "b" / "bundle.yaml").exists()
 
 
 def test_stand_in_bundle_from_the_cli(tmp_path: Path) -> None:
