@@ -1,0 +1,321 @@
+"""Reach a cluster's Services from this machine: supervised `kubectl port-forward` processes.
+
+On the kube target the shop's Services only have in-cluster addresses, but the e2e and ui
+suites run where pytest runs. `PortForwards.open("svc/user", 50051)` starts
+`kubectl port-forward --address 127.0.0.1 svc/user :50051` (kubectl picks a free local port),
+reads that port from kubectl's "Forwarding from 127.0.0.1:N" line (port-forward has no
+structured output) and returns "127.0.0.1:N" once a TCP connect to it succeeds.
+
+kubectl forwards to one pod, chosen when it starts, and exits when that pod goes away. A
+supervisor thread restarts every kubectl that exits on the SAME local port, so clients only
+see a reconnect. Each kubectl runs in a process group of its own (close() signals the
+group) and dies with the thread that started it (PR_SET_PDEATHSIG), so none outlives us,
+not even after a SIGKILL. Every failure to open is TargetUnreachable (exit 3) in one line
+naming the target and kubectl's own error line.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from testbed.errors import ConfigError, TargetUnreachable
+
+BIND_ADDRESS = "127.0.0.1"
+READY_TIMEOUT_S = 15.0
+STOP_GRACE_S = 2.0
+SUPERVISE_INTERVAL_S = 0.2
+RESTART_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)  # then 2 s between attempts while the pod is not back
+OUTPUT_LINES_KEPT = 40
+
+_FORWARDING = re.compile(r"^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)\s*$")
+_HANDLING = re.compile(r"^Handling connection for (\d+)\s*$")
+_KLOG_ERROR = re.compile(r"^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (.*)$")
+_TARGET = re.compile(r"^(svc|service|services|pod|pods|deploy|deployment|deployments|rs|replicaset|replicasets"
+                     r"|sts|statefulset|statefulsets)/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+_PR_SET_PDEATHSIG = 1
+
+
+# -- reading kubectl's output ------------------------------------------------------------------
+def forwarding_port(line: str) -> int | None:
+    """The local port of a "Forwarding from 127.0.0.1:N -> R" line, else None."""
+    match = _FORWARDING.match(line.strip())
+    return int(match.group(1)) if match else None
+
+
+def is_connection_line(line: str) -> bool:
+    return _HANDLING.match(line.strip()) is not None
+
+
+def error_line(lines: Iterable[str]) -> str:
+    """kubectl's own error from its output: the last `error: ...`/`Error from server ...` line,
+    else the last klog error message, else the last line; "no output" when there is none."""
+    kept = [line.strip() for line in lines if line.strip()]
+    for line in reversed(kept):
+        if line.lower().startswith(("error:", "error from server", "unable to", "the connection to the server")):
+            return line
+    for line in reversed(kept):
+        match = _KLOG_ERROR.match(line)
+        if match:
+            return match.group(1)
+    return kept[-1] if kept else "no output"
+
+
+def validate_target(target: str) -> str:
+    """`svc/NAME`, `pod/NAME`, `deployment/NAME`, ... as kubectl port-forward takes them."""
+    if not _TARGET.match(target):
+        raise ConfigError(f"port-forward target {target!r} must be KIND/NAME, e.g. svc/user")
+    return target
+
+
+def find_kubectl(explicit: Path | None = None) -> Path:
+    """`explicit`, else kubectl on PATH; TargetUnreachable when there is none (nothing can be reached)."""
+    if explicit is not None:
+        if explicit.is_file() and os.access(explicit, os.X_OK):
+            return explicit
+        raise TargetUnreachable(f"kubectl {explicit} is not an executable file; it is needed to reach the cluster's Services")
+    found = shutil.which("kubectl")
+    if found is None:
+        raise TargetUnreachable("kubectl is not installed or not on PATH; it is needed to reach the cluster's Services "
+                                "(install kubectl >= 1.27, or `testbed sim build` for the sim cache's kubectl)")
+    return Path(found)
+
+
+def _die_with_parent_thread() -> None:
+    """Runs in the child before exec: SIGKILL it when the thread that started it ends."""
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
+_prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl  # resolved before any fork
+
+
+# -- one kubectl process -----------------------------------------------------------------------
+class _Run:
+    """One kubectl port-forward process and what it printed (read by a thread, so the pipe never fills)."""
+
+    def __init__(self, command: Sequence[str]) -> None:
+        self.lines: deque[str] = deque(maxlen=OUTPUT_LINES_KEPT)
+        self.local_port: int | None = None
+        self.connections = 0
+        self.forwarding = threading.Event()
+        self.process = subprocess.Popen(
+            list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace", start_new_session=True, preexec_fn=_die_with_parent_thread,
+        )
+        self.reader = threading.Thread(target=self._read, name=f"kubectl-{self.process.pid}", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line.rstrip("\n"))
+            port = forwarding_port(line)
+            if port is not None and self.local_port is None:
+                self.local_port = port
+                self.forwarding.set()
+            elif is_connection_line(line):
+                self.connections += 1
+
+    @property
+    def exited(self) -> bool:
+        return self.process.poll() is not None
+
+    def error(self) -> str:
+        self.reader.join(1.0)  # the last lines of an exited kubectl
+        return error_line(self.lines)
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL it after a grace period; wait for the process."""
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(STOP_GRACE_S)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        self.process.wait(STOP_GRACE_S)
+        self.reader.join(STOP_GRACE_S)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def _connects(port: int, timeout_s: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((BIND_ADDRESS, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+@dataclass
+class Forward:
+    """One forwarded target: its fixed local port, its current kubectl, and its history."""
+
+    target: str
+    remote_port: int
+    local_port: int
+    run: _Run
+    restarts: int = 0
+    connections: int = 0  # "Handling connection" lines of earlier kubectl runs
+    last_exit: str = ""  # why the last kubectl exited (kubectl's error line)
+    failed_attempts: int = 0
+    next_attempt: float = 0.0
+    pids: list[int] = field(default_factory=list)  # every kubectl ever started for this forward
+
+    @property
+    def address(self) -> str:
+        return f"{BIND_ADDRESS}:{self.local_port}"
+
+    @property
+    def total_connections(self) -> int:
+        return self.connections + self.run.connections
+
+
+class PortForwards:
+    """Supervised `kubectl port-forward`s into one namespace; a context manager (close() on exit)."""
+
+    def __init__(self, kubeconfig: Path, context: str | None, namespace: str, *, kubectl: Path | None = None,
+                 ready_timeout_s: float = READY_TIMEOUT_S) -> None:
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.namespace = namespace
+        self.kubectl = kubectl
+        self.ready_timeout_s = ready_timeout_s
+        self._forwards: dict[tuple[str, int], Forward] = {}
+        self._lock = threading.Lock()
+        self._closing = threading.Event()
+        self._supervisor: threading.Thread | None = None
+
+    def __enter__(self) -> PortForwards:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # -- opening ------------------------------------------------------------------------------
+    def command(self, target: str, remote_port: int, local_port: int | None = None) -> list[str]:
+        kubectl = find_kubectl(self.kubectl)
+        command = [str(kubectl), "--kubeconfig", str(self.kubeconfig)]
+        if self.context:
+            command += ["--context", self.context]
+        return command + ["--namespace", self.namespace, "port-forward", "--address", BIND_ADDRESS,
+                          f"--pod-running-timeout={max(1, int(self.ready_timeout_s))}s",
+                          target, f"{local_port or ''}:{remote_port}"]
+
+    def open(self, target: str, remote_port: int) -> str:
+        """Forward a local port to `target`'s `remote_port`; returns "127.0.0.1:<local port>" once it connects."""
+        return self.open_many([(target, remote_port)])[(target, remote_port)]
+
+    def open_many(self, wanted: Sequence[tuple[str, int]]) -> dict[tuple[str, int], str]:
+        """Open several forwards at once (the kubectls start in parallel); all or TargetUnreachable."""
+        if self._closing.is_set():
+            raise TargetUnreachable("these port-forwards are closed")
+        pending = [(validate_target(t), p) for t, p in dict.fromkeys(wanted) if (t, p) not in self._forwards]
+        runs = {key: _Run(self.command(*key)) for key in pending}
+        deadline = time.monotonic() + self.ready_timeout_s
+        failures: list[str] = []
+        for key, run in runs.items():
+            why = self._wait_ready(run, deadline)
+            if why:
+                failures.append(f"cannot forward {key[0]}:{key[1]} in namespace {self.namespace}: {why}")
+        if failures:
+            for run in runs.values():
+                run.stop()
+            more = f" (and {len(failures) - 1} more)" if len(failures) > 1 else ""
+            raise TargetUnreachable(failures[0] + more)
+        with self._lock:
+            for key, run in runs.items():
+                assert run.local_port is not None
+                self._forwards[key] = Forward(key[0], key[1], run.local_port, run, pids=[run.process.pid])
+            self._start_supervisor()
+        return {key: self._forwards[key].address for key in wanted}
+
+    def _wait_ready(self, run: _Run, deadline: float) -> str:
+        """"" when forwarding and connectable before `deadline`, else why not (kubectl's error line)."""
+        while time.monotonic() < deadline:
+            if run.exited:
+                return run.error()
+            if run.forwarding.is_set() and run.local_port is not None and _connects(run.local_port):
+                return ""
+            time.sleep(0.05)
+        seen = "no 'Forwarding from' line" if not run.forwarding.is_set() else f"127.0.0.1:{run.local_port} refused connections"
+        return f"not ready within {self.ready_timeout_s:g}s ({seen}; last output: {error_line(run.lines)})"
+
+    # -- supervising --------------------------------------------------------------------------
+    def _start_supervisor(self) -> None:
+        if self._supervisor is None:
+            self._supervisor = threading.Thread(target=self._supervise, name="port-forward-supervisor", daemon=True)
+            self._supervisor.start()
+
+    def _supervise(self) -> None:
+        """Until close(): restart every kubectl that exited, on the same local port, with backoff."""
+        while not self._closing.wait(SUPERVISE_INTERVAL_S):
+            with self._lock:
+                if self._closing.is_set():
+                    return
+                for forward in self._forwards.values():
+                    self._revive(forward)
+
+    def _revive(self, forward: Forward) -> None:
+        run = forward.run
+        if not run.exited or time.monotonic() < forward.next_attempt:
+            return
+        forward.last_exit = run.error()
+        forward.connections += run.connections
+        run.stop()
+        # A kubectl that had been forwarding is restarted at once; one that never got there
+        # (the replacement pod is not running yet) is retried with growing pauses.
+        forward.failed_attempts = 0 if run.forwarding.is_set() else forward.failed_attempts + 1
+        forward.next_attempt = time.monotonic() + RESTART_BACKOFF_S[min(forward.failed_attempts, len(RESTART_BACKOFF_S) - 1)]
+        forward.run = _Run(self.command(forward.target, forward.remote_port, forward.local_port))
+        forward.pids.append(forward.run.process.pid)
+        forward.restarts += 1
+
+    # -- looking ------------------------------------------------------------------------------
+    def forwards(self) -> list[Forward]:
+        with self._lock:
+            return list(self._forwards.values())
+
+    def pids(self) -> list[int]:
+        """Every kubectl ever started here (running or not): for tests that prove none is left."""
+        return [pid for forward in self.forwards() for pid in forward.pids]
+
+    def wait_ready(self, target: str, remote_port: int, timeout_s: float) -> str:
+        """After a restart: wait until the forward connects again; returns its address, or TargetUnreachable."""
+        forward = self._forwards[(target, remote_port)]
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            run = forward.run
+            if not run.exited and run.forwarding.is_set() and _connects(forward.local_port):
+                return forward.address
+            time.sleep(0.05)
+        raise TargetUnreachable(f"forward to {target}:{remote_port} not back within {timeout_s:g}s: "
+                                f"{error_line(forward.run.lines)}")
+
+    # -- closing ------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Stop every kubectl started here and wait for it; idempotent."""
+        self._closing.set()
+        supervisor = self._supervisor
+        if supervisor is not None and supervisor is not threading.current_thread():
+            supervisor.join(5.0)
+        with self._lock:
+            forwards, self._forwards = list(self._forwards.values()), {}
+        for forward in forwards:
+            forward.run.stop()
