@@ -19,6 +19,7 @@ from testbed.sim.binaries import SimBinaries
 
 BIND_ADDRESS = "127.0.0.1"
 KWOKCTL_API_VERSION = "config.kwok.x-k8s.io/v1alpha1"
+ENABLED_CRDS: tuple[str, ...] = ("PortForward",)
 _NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
 
 
@@ -68,6 +69,9 @@ def kwokctl_configuration(spec: SimClusterSpec, binaries: SimBinaries) -> dict[s
         "kubeSchedulerBinary": str(binaries["kube-scheduler"]),
         "kwokControllerBinary": str(binaries["kwok"]),
         "kubectlBinary": str(binaries["kubectl"]),
+        # kwok reads PortForward objects from the API, so a test can point `kubectl port-forward`
+        # to a pod at a real local process (apiserver -> kwok's kubelet server -> that address).
+        "enableCRDs": list(ENABLED_CRDS),
     }
     if spec.apiserver_port:
         options["kubeApiserverPort"] = spec.apiserver_port
