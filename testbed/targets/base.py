@@ -1,12 +1,13 @@
 """The interface every target implements, and the data it reports.
 
 Suites and commands talk only to this protocol, never to a target's internals: `up`,
-`down`, `status`, `endpoints`, plus the instance hooks the chaos suite drives.
+`down`, `status`, `endpoints`, `access`, plus the instance hooks the chaos suite drives.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -81,7 +82,12 @@ class Target(Protocol):
     def status(self) -> TargetStatus: ...
 
     def endpoints(self) -> Endpoints:
-        """Raise TargetUnreachable if the testbed is not up."""
+        """Where the services are, as the target names them; raise TargetUnreachable if the testbed is not up."""
+        ...
+
+    def access(self) -> AbstractContextManager[Endpoints]:
+        """Endpoints reachable from this machine while the context is open (kube: port-forwards, closed on
+        exit); raise TargetUnreachable if the testbed is not up or cannot be reached."""
         ...
 
     # chaos hooks: act on one instance of a service

@@ -11,6 +11,8 @@ import shutil
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import grpc
@@ -168,6 +170,11 @@ class LocalTarget:
         web = state.services.get("web")
         logs = {name: str(self.log_dir / f"{name}.log") for name in state.services}
         return Endpoints(grpc=grpc_eps, web_url=f"http://127.0.0.1:{web.port}" if web else None, logs=logs)
+
+    @contextmanager
+    def access(self) -> Iterator[Endpoints]:
+        """The services already listen on this machine: nothing to open or close."""
+        yield self.endpoints()
 
     # -- chaos hooks -----------------------------------------------------------------------------------------
 

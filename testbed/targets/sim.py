@@ -8,11 +8,13 @@ into the run bundle, so a dry run needs no network at all.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from testbed.errors import TargetUnreachable
 from testbed.sim.cluster import SimCluster
-from testbed.sim.status import SimState
+from testbed.targets.base import Endpoints
 from testbed.targets.kube import KubeTarget
 
 
@@ -32,5 +34,7 @@ class SimTarget(KubeTarget):
                                     f"`testbed sim up --name {cluster.name}`")
         return cluster.kubeconfig
 
-    def status_of_cluster(self) -> SimState:
-        return self.cluster().status().state
+    @contextmanager
+    def access(self) -> Iterator[Endpoints]:
+        """The simulated endpoints, no port-forwards: no pod here runs code that could answer."""
+        yield self.endpoints()
