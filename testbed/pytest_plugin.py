@@ -6,7 +6,9 @@ stay cheap to import: anything heavy is imported inside the fixtures that need i
 Fixtures: `testbed_config`, `testbed_target`, `testbed_endpoints`, `shop` (ready gRPC
 stubs per service), `user_factory` (new signed-up, authenticated accounts), `web_url`,
 `run_id`, `artifacts_dir`. Suites run the same under `testbed conform` and plain
-`pytest suites/`; with nothing up, the session stops with exit code 3.
+`pytest suites/`; with nothing up, the session stops with exit code 3. Endpoints come from
+the target's `access()`, so on kube every pytest process reaches the shop through its own
+port-forwards.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,13 +73,17 @@ def testbed_target(testbed_config: "Config") -> "Target":
 
 
 @pytest.fixture(scope="session")
-def testbed_endpoints(testbed_target: "Target") -> "Endpoints":
+def testbed_endpoints(testbed_target: "Target") -> Iterator["Endpoints"]:
+    """Endpoints reachable from this pytest process, for the whole session (each xdist worker opens its own;
+    on kube these are port-forwards, closed when the session ends)."""
     from testbed.errors import TargetUnreachable
 
-    try:
-        return testbed_target.endpoints()
-    except TargetUnreachable as err:
-        pytest.exit(f"testbed: {err.message}", returncode=3)
+    with ExitStack() as opened:
+        try:
+            endpoints = opened.enter_context(testbed_target.access())
+        except TargetUnreachable as err:
+            pytest.exit(f"testbed: {err.message}", returncode=3)
+        yield endpoints
 
 
 @pytest.fixture(autouse=True)

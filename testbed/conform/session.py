@@ -63,7 +63,19 @@ def suite_environment(plan: ConformPlan, bundle: RunBundle, suite: str, base: Ma
     })
     if plan.config_file is not None:
         env[ENV_CONFIG] = str(plan.config_file.resolve())
+    env.update(kube_environment(plan.config))
     return env
+
+
+def kube_environment(config: Config) -> dict[str, str]:
+    """The cluster settings as TESTBED_KUBE__* variables, so each suite process (which loads its own
+    config) reaches the same cluster and namespace as the reachability check, whatever set them."""
+    if config.target == "local":
+        return {}
+    kube = config.kube
+    values = {"PROFILE": kube.profile, "ENV": kube.env, "SIM_CLUSTER": kube.sim_cluster, "CONTEXT": kube.context,
+              "KUBECONFIG": str(kube.kubeconfig.resolve()) if kube.kubeconfig else None}
+    return {f"TESTBED_KUBE__{key}": value for key, value in values.items() if value is not None}
 
 
 @dataclass(frozen=True)
