@@ -11,12 +11,12 @@ from typing import Any
 
 from testbed.errors import TestbedError
 from testbed.kube.api import KubeAPI
+from testbed.kube.objects import Obj, object_label
 from testbed.kube.workloads import pod_ready
 
 EVENTS_SHOWN = 8
 LOG_LINES = 20
 PODS_SHOWN = 3
-Obj = dict[str, Any]
 
 
 def _conditions(obj: Mapping[str, Any]) -> list[str]:
@@ -79,7 +79,7 @@ def _failing_pods(api: KubeAPI, obj: Mapping[str, Any]) -> list[str]:
 def diagnose(api: KubeAPI, ref: Mapping[str, Any]) -> str:
     """A multi-line diagnosis of the object named by `ref` (apiVersion, kind, name, namespace)."""
     kind, name, namespace = ref["kind"], ref["name"], ref.get("namespace")
-    where = f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+    where = object_label(kind, name, namespace)
     try:
         obj = api.get(ref["apiVersion"], kind, name, namespace)
     except TestbedError as err:

@@ -17,9 +17,9 @@ from typing import Any
 from testbed.bringup.readiness import evaluate
 from testbed.errors import TestbedError
 from testbed.kube.api import KubeAPI
+from testbed.kube.objects import Obj, manifest_label
 
 DIGEST_ANNOTATION = "testbed.io/applied-digest"
-Obj = dict[str, Any]
 
 
 def digest(doc: Mapping[str, Any]) -> str:
@@ -56,7 +56,7 @@ def step_in_sync(api: KubeAPI, docs: Sequence[Mapping[str, Any]], waits: Sequenc
             live = api.get(doc["apiVersion"], doc["kind"], meta["name"], meta.get("namespace"))
         except TestbedError as err:
             return False, err.message
-        where = f"{doc['kind']} {meta.get('namespace') or ''}/{meta['name']}"
+        where = manifest_label(doc)
         if live is None:
             return False, f"{where} does not exist"
         want = (meta.get("annotations") or {}).get(DIGEST_ANNOTATION)

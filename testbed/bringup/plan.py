@@ -22,6 +22,7 @@ from testbed.bringup.drift import stamp
 from testbed.bringup.harbor import bootstrap_refs, bootstrap_waits
 from testbed.bringup.upstream import all_kinds
 from testbed.errors import ConfigError
+from testbed.kube.objects import Obj, object_label
 from testbed.render import by_component, documents, render
 
 STAGES = ("storage", "ingress", "registry", "operators", "instances", "shop")
@@ -36,7 +37,6 @@ _CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "Clus
                    "ClusterTriggerBinding", "GatewayClass", "VolumeSnapshotClass", "ClusterIssuer"}
 _KIND_ORDER = {"Namespace": 0, "CustomResourceDefinition": 1, "ServiceAccount": 2, "ConfigMap": 2, "Secret": 2,
                "ClusterRole": 3, "Role": 3, "ClusterRoleBinding": 4, "RoleBinding": 4, "Service": 5}
-Obj = dict[str, Any]
 
 
 @dataclass
@@ -153,7 +153,7 @@ class _Builder:
             for doc in component_docs:
                 if doc["kind"] in self.custom and doc["metadata"].get("name") == wait["name"]:
                     return {**wait, **_ref(doc), "for": "jsonpath={.status.phase}=Ready", "simulated": True,
-                            "stands_for": f"{kind} {ns}/{wait['name']} (operator-created)"}
+                            "stands_for": f"{object_label(kind, wait['name'], ns)} (operator-created)"}
         return wait
 
     def add(self, name: str, component: str, stage: str, docs: list[Obj], waits: list[Obj], role: str | None = None) -> None:

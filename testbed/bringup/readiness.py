@@ -15,10 +15,8 @@ from typing import Any
 
 from testbed.errors import ConfigError, TestbedError
 from testbed.kube.api import KubeAPI
-from testbed.kube.objects import condition_status
+from testbed.kube.objects import Obj, condition_status, object_label, ref_label
 from testbed.kube.workloads import rollout_state
-
-Obj = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -91,10 +89,6 @@ def evaluate_object(obj: Obj, condition: str) -> tuple[bool, str]:
     raise ConfigError(f"unknown wait condition {condition!r}: use condition=, jsonpath= or rollout", field="for")
 
 
-def ref_of(kind: str, name: str, namespace: str | None) -> str:
-    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
-
-
 def evaluate(api: KubeAPI, wait: Mapping[str, Any]) -> list[Target]:
     """Evaluate one wait (a plan wait: apiVersion, kind, namespace, name|selector, for, simulated)."""
     kind, ns, simulated = wait["kind"], wait.get("namespace"), bool(wait.get("simulated"))
@@ -104,16 +98,16 @@ def evaluate(api: KubeAPI, wait: Mapping[str, Any]) -> list[Target]:
             obj = api.get(api_version, kind, wait["name"], ns)
             objs = [obj] if obj is not None else []
             if not objs:
-                return [Target(ref_of(kind, wait["name"], ns), False, "does not exist", simulated)]
+                return [Target(object_label(kind, wait["name"], ns), False, "does not exist", simulated)]
         else:
             objs = api.list(api_version, kind, namespace=ns, label_selector=wait.get("selector"))
             if not objs:
-                return [Target(f"{kind} {ns or ''}/[{wait.get('selector')}]", False, "no object matches the selector", simulated)]
+                return [Target(ref_label(wait), False, "no object matches the selector", simulated)]
     except TestbedError as err:
-        return [Target(ref_of(kind, wait.get("name") or f"[{wait.get('selector')}]", ns), False, err.message, simulated)]
+        return [Target(ref_label(wait), False, err.message, simulated)]
     out = []
     for obj in objs:
         meta = obj["metadata"]
         ok, detail = evaluate_object(obj, condition)
-        out.append(Target(ref_of(kind, meta["name"], meta.get("namespace")), ok, detail, simulated))
+        out.append(Target(object_label(kind, meta["name"], meta.get("namespace")), ok, detail, simulated))
     return out

@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from testbed.kube.api import KubeAPI
 
-Obj = dict[str, Any]
 SECRET_LABELS = {"app.kubernetes.io/part-of": "testbed", "testbed.io/generated": "bring-up"}
 
 

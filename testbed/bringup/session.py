@@ -21,6 +21,7 @@ from testbed.bringup.standin import write_stand_in_bundle
 from testbed.bundle.layout import new_run_id
 from testbed.errors import ConfigError, ProvisioningFailed, TargetUnreachable, TestbedError
 from testbed.kube.api import KubeAPI
+from testbed.kube.objects import ref_label
 from testbed.render import default_root
 
 PREFLIGHT_TIMEOUT_S = 4.0
@@ -162,8 +163,7 @@ def _with_waits(plan: Plan, progress: Progress | None) -> Progress | None:
     for step in plan.steps:
         if step.waits:
             w = step.waits[0]
-            what = f"{w['kind']} {(w.get('namespace') or '') + '/' if w.get('namespace') else ''}{w.get('name') or '[' + str(w.get('selector')) + ']'}"
-            labels[step.name] = f"waiting: {what} {w['for']}" + (f" +{len(step.waits) - 1}" if len(step.waits) > 1 else "")
+            labels[step.name] = f"waiting: {ref_label(w)} {w['for']}" + (f" +{len(step.waits) - 1}" if len(step.waits) > 1 else "")
 
     def report(step: str, phase: str) -> None:
         progress(step, labels.get(step, phase) if phase == "waiting" else phase)

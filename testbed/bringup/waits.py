@@ -17,14 +17,10 @@ from testbed.bringup.diagnosis import diagnose
 from testbed.bringup.readiness import Target, evaluate
 from testbed.errors import ProvisioningFailed, TestbedError, WaitTimeout
 from testbed.kube.api import KubeAPI
+from testbed.kube.objects import ref_label
 from testbed.kube.wait import Seen, wait_until
 
 Ref = Mapping[str, Any]  # apiVersion, kind, name, namespace
-
-
-def ref_name(ref: Ref) -> str:
-    ns = ref.get("namespace")
-    return f"{ref['kind']} {ns}/{ref['name']}" if ns else f"{ref['kind']} {ref['name']}"
 
 
 @dataclass
@@ -35,9 +31,7 @@ class WaitReport:
 
 
 def _wait_label(wait: Mapping[str, Any]) -> str:
-    what = wait.get("name") or f"[{wait.get('selector')}]"
-    ns = wait.get("namespace")
-    return f"{wait['kind']} {ns + '/' if ns else ''}{what} {wait['for']}"
+    return f"{ref_label(wait)} {wait['for']}"
 
 
 def wait_ready(api: KubeAPI, component: str, waits: Sequence[Mapping[str, Any]], *, interval_s: float = 0.25,
@@ -100,7 +94,7 @@ def delete_and_wait(api: KubeAPI, component: str, refs: Sequence[Ref], *, timeou
     for ref in reversed(refs):
         try:
             if api.delete(ref["apiVersion"], ref["kind"], ref["name"], namespace=ref.get("namespace")):
-                deleted.append(ref_name(ref))
+                deleted.append(ref_label(ref))
         except TestbedError as err:
             if "serves no kind" in err.message:
                 continue  # its CRD is already gone, and with it the object
@@ -122,13 +116,13 @@ def delete_and_wait(api: KubeAPI, component: str, refs: Sequence[Ref], *, timeou
             if finalizers and time.monotonic() - start > finalizer_grace_s and obj["kind"] != "Namespace":
                 api.patch(ref["apiVersion"], ref["kind"], ref["name"], {"metadata": {"finalizers": None}},
                           namespace=ref.get("namespace"))
-                stripped.append(f"{ref_name(ref)} ({', '.join(finalizers)})")
+                stripped.append(f"{ref_label(ref)} ({', '.join(finalizers)})")
         remaining[:] = still
-        return Seen(not still, "all gone" if not still else f"{len(still)} left, first {ref_name(still[0])}")
+        return Seen(not still, "all gone" if not still else f"{len(still)} left, first {ref_label(still[0])}")
 
     try:
         wait_until(f"{component}: objects deleted", gone, timeout_s=timeout_s, interval_s=0.25)
     except WaitTimeout as err:
-        raise ProvisioningFailed(component, f"{ref_name(remaining[0])} still present after {timeout_s:.0f}s",
+        raise ProvisioningFailed(component, f"{ref_label(remaining[0])} still present after {timeout_s:.0f}s",
                                  diagnose(api, remaining[0])) from err
     return {"deleted": deleted, "finalizers_removed": stripped}

@@ -28,7 +28,7 @@ from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import NotFoundError, ResourceNotFoundError
 
 from testbed.errors import ConfigError, TargetUnreachable, TestbedError
-from testbed.kube.objects import Obj, condition_status, desired_state, load_manifest
+from testbed.kube.objects import Obj, condition_status, desired_state, load_manifest, object_label
 from testbed.kube.wait import Seen, wait_until
 
 FIELD_MANAGER = "testbed"
@@ -130,7 +130,7 @@ class KubeAPI:
             body = dict(obj)
             if ns:
                 body["metadata"] = {**meta, "namespace": ns}
-            with self._errors("apply", _ref(obj["kind"], name, ns)):
+            with self._errors("apply", object_label(obj["kind"], name, ns)):
                 after = self._dyn.server_side_apply(
                     resource,
                     body=body,
@@ -151,7 +151,7 @@ class KubeAPI:
         """Create one object (fails if it exists); returns the stored object."""
         resource = self._resource(obj["apiVersion"], obj["kind"])
         ns = (obj.get("metadata", {}).get("namespace") or namespace) if resource.namespaced else None
-        with self._errors("create", _ref(obj["kind"], obj.get("metadata", {}).get("name", "?"), ns)):
+        with self._errors("create", object_label(obj["kind"], obj.get("metadata", {}).get("name", "?"), ns)):
             created: Obj = self._dyn.create(
                 resource, body=dict(obj), namespace=ns, _request_timeout=self.request_timeout_s
             ).to_dict()
@@ -161,7 +161,7 @@ class KubeAPI:
         """One object as a dict, or None if it does not exist."""
         resource = self._resource(api_version, kind)
         try:
-            with self._errors("get", _ref(kind, name, namespace)):
+            with self._errors("get", object_label(kind, name, namespace)):
                 found: Obj = self._dyn.get(
                     resource, name=name, namespace=namespace, _request_timeout=self.request_timeout_s
                 ).to_dict()
@@ -195,7 +195,7 @@ class KubeAPI:
     ) -> Obj:
         """JSON merge-patch one object (labels, annotations, spec fields)."""
         resource = self._resource(api_version, kind)
-        with self._errors("patch", _ref(kind, name, namespace)):
+        with self._errors("patch", object_label(kind, name, namespace)):
             patched: Obj = self._dyn.patch(
                 resource,
                 body=dict(patch),
@@ -222,7 +222,7 @@ class KubeAPI:
         if grace_period_s is not None:
             body["gracePeriodSeconds"] = grace_period_s
         try:
-            with self._errors("delete", _ref(kind, name, namespace)):
+            with self._errors("delete", object_label(kind, name, namespace)):
                 self._dyn.delete(
                     resource, name=name, namespace=namespace, body=body, _request_timeout=self.request_timeout_s
                 )
@@ -271,7 +271,7 @@ class KubeAPI:
             return condition_status(obj, condition) == status, _conditions_summary(obj)
 
         found = self.wait_for(
-            f"{_ref(kind, name, namespace)} condition {condition}={status}",
+            f"{object_label(kind, name, namespace)} condition {condition}={status}",
             api_version,
             kind,
             name,
@@ -294,7 +294,7 @@ class KubeAPI:
             return False, f"still present (deletionTimestamp={deleting})"
 
         self.wait_for(
-            f"{_ref(kind, name, namespace)} to be deleted",
+            f"{object_label(kind, name, namespace)} to be deleted",
             api_version,
             kind,
             name,
@@ -314,7 +314,7 @@ class KubeAPI:
         self, name: str, namespace: str, *, container: str | None = None, tail_lines: int | None = None
     ) -> str:
         """The log of one pod's container (kwok's simulated pods have none unless configured)."""
-        with self._errors("read logs of", _ref("Pod", name, namespace)):
+        with self._errors("read logs of", object_label("Pod", name, namespace)):
             text = k8s_client.CoreV1Api(self._client).read_namespaced_pod_log(
                 name,
                 namespace,
@@ -357,10 +357,6 @@ class KubeAPI:
 
 class _NotFound(TestbedError):
     """Internal: the server answered 404; public methods turn this into None/False."""
-
-
-def _ref(kind: str, name: str, namespace: str | None) -> str:
-    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
 
 
 def _api_message(err: ApiException) -> str:

@@ -41,3 +41,20 @@ def desired_state(obj: Mapping[str, Any]) -> Obj:
         k: v for k, v in (obj.get("metadata") or {}).items() if k not in ("resourceVersion", "managedFields", "generation")
     }
     return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
+
+
+def object_label(kind: str, name: str, namespace: str | None = None) -> str:
+    """How logs and errors name an object: "Kind ns/name", or "Kind name" when cluster-scoped."""
+    return f"{kind} {namespace}/{name}" if namespace else f"{kind} {name}"
+
+
+def ref_label(ref: Mapping[str, Any]) -> str:
+    """`object_label` of a reference (kind, name or selector, namespace); a selector shows as "[selector]"."""
+    name = ref.get("name") or f"[{ref.get('selector')}]"
+    return object_label(str(ref["kind"]), str(name), ref.get("namespace"))
+
+
+def manifest_label(obj: Mapping[str, Any]) -> str:
+    """`object_label` of a full object, read from its metadata."""
+    meta = obj.get("metadata") or {}
+    return object_label(str(obj.get("kind")), str(meta.get("name")), meta.get("namespace"))
