@@ -1,0 +1,140 @@
+"""The Harbor bootstrap against a fake Harbor (fake_harbor.py: Harbor cannot run on this machine)
+and a real Kubernetes API (the sim cluster) for the Secrets it reads and writes.
+
+Each test gets its own namespace; every Secret and ConfigMap the bootstrap touches lives there,
+created the way the bring-up creates them (testbed.bringup.secrets for the secrets step, the
+harbor component's payload files for the ConfigMap the harbor step applies).
+"""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+from fake_harbor import FAKE_CA, PREFIX, fake_harbor
+from harbor_cluster import auths, prepare, robot_secret_of, secret
+
+from testbed.bringup.harbor import MARKER, bootstrap, bootstrap_waits, read_secret
+from testbed.bringup.readiness import evaluate
+from testbed.errors import ExitCode, ProvisioningFailed
+from testbed.kube.api import KubeAPI
+
+pytestmark = [pytest.mark.integration, pytest.mark.sim]
+
+
+def test_first_bootstrap_creates_project_robots_and_secrets(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        report = bootstrap(sim_api, url, refs)
+    project = state.project_named("testbed")
+    assert project is not None
+    assert {k: project["metadata"][k] for k in ("auto_scan", "prevent_vul", "severity", "public")} == \
+        {"auto_scan": "true", "prevent_vul": "true", "severity": "critical", "public": "false"}
+    assert sorted(r["name"] for r in state.robots.values()) == ["testbed+ci", "testbed+pull"]
+    assert state.calls_of("PATCH", "/api/v2.0/robots") == []  # secrets came from the creation responses
+    ci = secret(sim_api, sim_namespace, "harbor-robot-ci")
+    assert ci["type"] == "kubernetes.io/dockerconfigjson" and ci["annotations"][MARKER] == "ci"
+    assert ci["username"] == f"{PREFIX}testbed+ci" and ci["password"] == robot_secret_of(state, "testbed+ci")
+    assert auths(ci)["harbor.testbed.internal"]["password"] == ci["password"]
+    pull = secret(sim_api, sim_namespace, "harbor-pull")
+    assert pull["type"] == "kubernetes.io/dockerconfigjson" and "username" not in pull
+    entry = auths(pull)["harbor.testbed.internal"]
+    assert entry["username"] == f"{PREFIX}testbed+pull" and entry["password"] == robot_secret_of(state, "testbed+pull")
+    assert base64.b64decode(entry["auth"]).decode() == f"{entry['username']}:{entry['password']}"
+    ca = secret(sim_api, sim_namespace, "harbor-ca")
+    assert ca["ca.crt"] == "" and ca["annotations"][MARKER] == "ca"
+    assert any("getcert: 404" in n and "plain HTTP" in n for n in report.notes)
+    assert len(report.changed) == 4, report.changed  # project, two robots, harbor-ca marked
+    # what the drift check and `testbed status` read now holds
+    assert all(t.ready for w in bootstrap_waits(refs) for t in evaluate(sim_api, w))
+
+
+def test_second_run_changes_nothing_and_refreshes_no_secret(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        bootstrap(sim_api, url, refs)
+        before = secret(sim_api, sim_namespace, "harbor-robot-ci"), secret(sim_api, sim_namespace, "harbor-pull")
+        first_calls = len(state.calls)
+        report = bootstrap(sim_api, url, refs)
+        second = state.calls[first_calls:]
+    assert report.changed == []
+    assert not [c for c in second if c[0] in ("POST", "PUT", "PATCH", "DELETE")], second
+    assert (secret(sim_api, sim_namespace, "harbor-robot-ci"), secret(sim_api, sim_namespace, "harbor-pull")) == before
+
+
+def test_deleted_secret_gets_a_refreshed_robot_secret(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        bootstrap(sim_api, url, refs)
+        old = robot_secret_of(state, "testbed+ci")
+        sim_api.delete("v1", "Secret", "harbor-robot-ci", namespace=sim_namespace)
+        sim_api.wait_until_gone("v1", "Secret", "harbor-robot-ci", namespace=sim_namespace, timeout_s=30)
+        report = bootstrap(sim_api, url, refs)
+        ci_id = next(r["id"] for r in state.robots.values() if r["name"] == "testbed+ci")
+        assert state.calls_of("PATCH", "/api/v2.0/robots") == [("PATCH", f"/api/v2.0/robots/{ci_id}")]  # pull untouched
+        new = robot_secret_of(state, "testbed+ci")
+    assert new != old
+    ci = secret(sim_api, sim_namespace, "harbor-robot-ci")
+    assert ci["password"] == new and auths(ci)["harbor.testbed.internal"]["password"] == new
+    assert ci["type"] == "kubernetes.io/dockerconfigjson" and ci["annotations"][MARKER] == "ci"
+    assert any("refreshed" in c and "missing" in c for c in report.changed), report.changed
+
+
+def test_stale_secret_and_drifted_project_are_repaired(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        bootstrap(sim_api, url, refs)
+        pull = next(r for r in state.robots.values() if r["name"] == "testbed+pull")
+        pull["secret"] = "RotatedInTheUi1"  # someone refreshed it in Harbor: the Secret no longer logs in
+        state.project_named("testbed")["metadata"]["auto_scan"] = "false"
+        report = bootstrap(sim_api, url, refs)
+        assert state.project_named("testbed")["metadata"]["auto_scan"] == "true"
+        assert auths(secret(sim_api, sim_namespace, "harbor-pull"))["harbor.testbed.internal"]["password"] == pull["secret"]
+    assert pull["secret"] != "RotatedInTheUi1"
+    assert any("scan settings" in c for c in report.changed) and any("no longer logged in" in c for c in report.changed)
+
+
+def test_harbor_ca_is_copied_when_harbor_has_one(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password, tls=True) as (url, _state):
+        report = bootstrap(sim_api, url, refs)
+        assert bootstrap(sim_api, url, refs).changed == []
+    assert secret(sim_api, sim_namespace, "harbor-ca")["ca.crt"] == FAKE_CA
+    assert report.notes == []
+
+
+def test_wrong_admin_password_fails_naming_the_call(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor("Harbor12345") as (url, state), pytest.raises(ProvisioningFailed) as caught:
+        bootstrap(sim_api, url, refs)
+    err = caught.value
+    assert err.exit_code == ExitCode.PROVISIONING and err.component == "harbor"
+    assert err.message == "harbor: GET /api/v2.0/users/current: HTTP 401 UNAUTHORIZED: UnAuthorized"
+    assert password not in err.message and "\n" not in err.message
+    assert state.projects == {} and state.robots == {}
+
+
+def test_harbor_down_fails_naming_the_call(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    with fake_harbor("x") as (url, _state):
+        pass  # stopped: nothing listens on its port any more
+    with pytest.raises(ProvisioningFailed) as caught:
+        bootstrap(sim_api, url, refs, timeout_s=3)
+    assert caught.value.exit_code == ExitCode.PROVISIONING
+    assert caught.value.message.startswith(f"harbor: GET /api/v2.0/health: Harbor unreachable at {url}: ")
+
+
+def test_harbor_5xx_fails_with_harbors_message(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        state.fail_with = 503
+        with pytest.raises(ProvisioningFailed) as caught:
+            bootstrap(sim_api, url, refs)
+    assert caught.value.message == "harbor: GET /api/v2.0/health: HTTP 503 UNKNOWN: internal server error: database is unavailable"
