@@ -16,12 +16,20 @@ export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -trimpath"
 have() { [ -x "$bin/$1" ]; }
 log() { printf '[build-sim] %s\n' "$*" >&2; }
 
+# Every scratch module dir (and a half-written binary) is removed however the script ends.
+work_dirs=()
+cleanup() {
+  if [ "${#work_dirs[@]}" -gt 0 ]; then rm -rf "${work_dirs[@]}"; fi
+  rm -f "$bin"/*.tmp
+}
+trap cleanup EXIT
+
 k8s_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
 need_k8s=()
 for b in "${k8s_bins[@]}"; do have "$b" || need_k8s+=("$b"); done
 
 if [ "${#need_k8s[@]}" -gt 0 ]; then
-  work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+  work="$(mktemp -d)"; work_dirs+=("$work")
   minor="v0.${K8S_VERSION#v1.}"
   log "k8s.io/kubernetes $K8S_VERSION (staging at $minor): ${need_k8s[*]}"
   (
@@ -61,7 +69,7 @@ fi
 
 if ! have etcd; then
   log "etcd $ETCD_VERSION"
-  work_etcd="$(mktemp -d)"
+  work_etcd="$(mktemp -d)"; work_dirs+=("$work_etcd")
   (
     cd "$work_etcd"
     go mod init testbed.local/etcdbuild >/dev/null 2>&1
@@ -69,7 +77,6 @@ if ! have etcd; then
     go build -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3
     mv "$bin/etcd.tmp" "$bin/etcd"
   )
-  rm -rf "$work_etcd"
 fi
 
 for b in kwok kwokctl; do
