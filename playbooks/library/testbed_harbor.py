@@ -27,6 +27,7 @@ def main() -> None:
         "harbor_url": {"type": "str", "required": False, "default": None},
     })
     p = module.params
+    admin = next((r for r in p["refs"] if r.get("role") == "admin"), {"namespace": "harbor"})
     if p["sim"]:
         module.exit_json(changed=False, step=p["step"], component="harbor", simulated=[SIM_SKIP],
                          note="simulated: skipped, no Harbor API on sim")
@@ -37,8 +38,9 @@ def main() -> None:
 
     try:
         with KubeAPI(p["kubeconfig"], context=p["context"] or None) as api, \
-                harbor_endpoint(Path(p["kubeconfig"]), p["context"] or None, p["harbor_url"] or None) as url:
-            report = bootstrap(api, url, p["refs"])
+                harbor_endpoint(api, Path(p["kubeconfig"]), p["context"] or None, p["harbor_url"] or None,
+                                namespace=admin["namespace"]) as (url, verify):
+            report = bootstrap(api, url, p["refs"], verify=verify)
     except ProvisioningFailed as err:
         module.fail_json(msg=err.message, component="harbor", diagnosis=err.diagnosis, step=p["step"])
     except TestbedError as err:

@@ -24,6 +24,7 @@ import base64
 import json
 import secrets
 import string
+import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ class HarborAPI:
         self.timeout_s = timeout_s
         self.session = requests.Session()
         self.session.auth = (username, password)
-        self.session.verify = verify
+        self.verify = verify  # passed per request: a session's verify loses to $REQUESTS_CA_BUNDLE
         self.session.headers["Accept"] = "application/json"
 
     def close(self) -> None:
@@ -102,9 +103,9 @@ class HarborAPI:
         url = f"{self.base}{API}{path}"
         what = f"{method} {API}{path.split('?')[0]}"
         try:
-            resp = self.session.request(method, url, timeout=self.timeout_s, auth=auth, **kwargs)
+            resp = self.session.request(method, url, timeout=self.timeout_s, auth=auth, verify=self.verify, **kwargs)
         except requests.RequestException as err:
-            raise ProvisioningFailed("harbor", f"{what}: Harbor unreachable at {self.base}: {type(err).__name__}") from None
+            raise ProvisioningFailed("harbor", f"{what}: Harbor unreachable at {self.base}: {_reason(err)}") from None
         if resp.status_code not in ok:
             raise ProvisioningFailed("harbor", f"{what}: HTTP {resp.status_code} {harbor_message(resp)}")
         return resp
@@ -157,6 +158,19 @@ class HarborAPI:
 
     def refresh_secret(self, robot_id: int, secret: str) -> None:
         self.call("PATCH", f"/robots/{robot_id}", json={"secret": secret})
+
+
+def _reason(err: requests.RequestException) -> str:
+    """The innermost cause in one line: "ConnectionError: [Errno 111] Connection refused", "SSLError: ... verify failed"."""
+    cause: BaseException = err
+    while True:
+        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else (
+            getattr(cause, "reason", None) or cause.__cause__ or cause.__context__)
+        if not isinstance(inner, BaseException) or inner is cause:
+            break
+        cause = inner
+    text = str(cause).split(": ", 1)[-1] if "Max retries" in str(cause) else str(cause)
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else type(cause).__name__}"[:300]
 
 
 def harbor_message(resp: requests.Response) -> str:
@@ -334,15 +348,25 @@ def bootstrap(api: KubeAPI, base_url: str, refs: list[dict[str, str]], *, verify
 
 
 @contextmanager
-def harbor_endpoint(kubeconfig: Path, context: str | None, harbor_url: str | None) -> Iterator[str]:
-    """The base URL to reach Harbor from here: kube.harbor_url, else a port-forward to svc/harbor-core:80."""
+def harbor_endpoint(api: KubeAPI, kubeconfig: Path, context: str | None, harbor_url: str | None,
+                    namespace: str = "harbor") -> Iterator[tuple[str, bool | str]]:
+    """(base URL, TLS verify) to reach Harbor from here: kube.harbor_url, trusting the chart's ingress CA
+    (Secret <namespace>/harbor-ingress, certSource auto) when it has one; else a port-forward to svc/harbor-core:80."""
     if harbor_url:
-        yield harbor_url.rstrip("/")
+        ingress = api.get("v1", "Secret", "harbor-ingress", namespace) if harbor_url.startswith("https:") else None
+        ca = _secret_value(ingress, "ca.crt")
+        if not ca:
+            yield harbor_url.rstrip("/"), True
+            return
+        with tempfile.TemporaryDirectory(prefix="testbed-harbor-") as tmp:
+            bundle = Path(tmp) / "ca.crt"
+            bundle.write_text(ca)
+            yield harbor_url.rstrip("/"), str(bundle)
         return
     try:
         from testbed.kube.portforward import PortForwards  # lazy: kubectl only when no URL is configured
     except ImportError as err:
         raise TestbedError(f"no kube.harbor_url configured and no port-forward support ({err}); "
                            "set kube.harbor_url to Harbor's external URL") from None
-    with PortForwards(kubeconfig, context, "harbor") as forwards:
-        yield f"http://{forwards.open(CORE_SERVICE, CORE_PORT)}"
+    with PortForwards(kubeconfig, context, namespace) as forwards:
+        yield f"http://{forwards.open(CORE_SERVICE, CORE_PORT)}", True

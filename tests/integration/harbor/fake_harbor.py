@@ -26,11 +26,13 @@ import base64
 import json
 import re
 import secrets
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -268,14 +270,24 @@ class _Server(ThreadingHTTPServer):
 
 
 @contextmanager
-def fake_harbor(admin_password: str, *, tls: bool = False) -> Iterator[tuple[str, HarborState]]:
-    """(base URL, state) of a running fake Harbor on 127.0.0.1; stopped (port closed) on exit."""
-    state = HarborState(admin_password=admin_password, tls=tls)
+def fake_harbor(admin_password: str, *, tls: bool = False, serve_https: tuple[Path, Path] | None = None
+                ) -> Iterator[tuple[str, HarborState]]:
+    """(base URL, state) of a running fake Harbor on 127.0.0.1; stopped (port closed) on exit.
+
+    tls: Harbor has a CA to download (getcert 200). serve_https: (cert, key) to serve HTTPS with.
+    """
+    state = HarborState(admin_password=admin_password, tls=tls or serve_https is not None)
     server = _Server(state)
+    scheme = "http"
+    if serve_https is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*serve_https)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, name="fake-harbor", daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", state
+        yield f"{scheme}://127.0.0.1:{server.server_address[1]}", state
     finally:
         server.shutdown()
         server.server_close()

@@ -9,12 +9,13 @@ harbor component's payload files for the ConfigMap the harbor step applies).
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from fake_harbor import FAKE_CA, PREFIX, fake_harbor
-from harbor_cluster import auths, prepare, robot_secret_of, secret
+from harbor_cluster import auths, prepare, robot_secret_of, secret, self_signed_ca_and_server
 
-from testbed.bringup.harbor import MARKER, bootstrap, bootstrap_waits, read_secret
+from testbed.bringup.harbor import MARKER, bootstrap, bootstrap_waits, harbor_endpoint, read_secret
 from testbed.bringup.readiness import evaluate
 from testbed.errors import ExitCode, ProvisioningFailed
 from testbed.kube.api import KubeAPI
@@ -138,3 +139,24 @@ def test_harbor_5xx_fails_with_harbors_message(sim_api: KubeAPI, sim_namespace: 
         with pytest.raises(ProvisioningFailed) as caught:
             bootstrap(sim_api, url, refs)
     assert caught.value.message == "harbor: GET /api/v2.0/health: HTTP 503 UNKNOWN: internal server error: database is unavailable"
+
+
+def test_https_harbor_url_trusts_the_charts_ingress_ca(sim_api: KubeAPI, sim_namespace: str, tmp_path: Path) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    ca, cert, key = self_signed_ca_and_server(tmp_path)
+    with fake_harbor(password, serve_https=(cert, key)) as (url, _state):
+        assert url.startswith("https://")
+        with pytest.raises(ProvisioningFailed, match="Harbor unreachable at https://.*SSLError"):
+            with harbor_endpoint(sim_api, tmp_path, None, url, namespace=sim_namespace) as (base, verify):
+                assert verify is True  # no ingress CA yet: the system trust store, which does not know it
+                bootstrap(sim_api, base, refs, verify=verify)
+        sim_api.create({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+                        "metadata": {"name": "harbor-ingress", "namespace": sim_namespace},
+                        "stringData": {"ca.crt": ca, "tls.crt": cert.read_text(), "tls.key": key.read_text()}})
+        with harbor_endpoint(sim_api, tmp_path, None, url, namespace=sim_namespace) as (base, verify):
+            assert isinstance(verify, str) and Path(verify).read_text() == ca
+            report = bootstrap(sim_api, base, refs, verify=verify)
+        assert not Path(verify).exists()  # the CA file lived only as long as the endpoint
+    assert any("robot$testbed+ci created" in c for c in report.changed)
+    assert secret(sim_api, sim_namespace, "harbor-ca")["ca.crt"] == FAKE_CA  # getcert's answer, as Harbor serves it
