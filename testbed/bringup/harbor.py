@@ -110,13 +110,22 @@ class HarborAPI:
             raise ProvisioningFailed("harbor", f"{what}: HTTP {resp.status_code} {harbor_message(resp)}")
         return resp
 
+    def call_json(self, method: str, path: str, **kwargs: Any) -> Any:
+        resp = self.call(method, path, **kwargs)
+        try:
+            return resp.json()
+        except ValueError:
+            kind = resp.headers.get("Content-Type", "no content type")
+            raise ProvisioningFailed("harbor", f"{method} {API}{path}: HTTP {resp.status_code} but not JSON ({kind}): "
+                                               f"is {self.base} Harbor?") from None
+
     # -- reads -----------------------------------------------------------------------------
     def health(self) -> Obj:
-        body: Obj = self.call("GET", "/health").json()
+        body: Obj = self.call_json("GET", "/health")
         return body
 
     def systeminfo(self) -> Obj:
-        body: Obj = self.call("GET", "/systeminfo").json()
+        body: Obj = self.call_json("GET", "/systeminfo")
         return body
 
     def check_admin(self) -> None:
@@ -129,12 +138,12 @@ class HarborAPI:
         return resp.text if resp.status_code == 200 else None
 
     def project(self, name: str) -> Obj | None:
-        found = self.call("GET", "/projects", params={"name": name, "page_size": 100}).json() or []
+        found = self.call_json("GET", "/projects", params={"name": name, "page_size": 100}) or []
         return next((p for p in found if p.get("name") == name), None)
 
     def robot(self, project_id: int, full_name: str) -> Obj | None:
         query = f"Level=project,ProjectID={project_id}"
-        found = self.call("GET", "/robots", params={"q": query, "page_size": 100}).json() or []
+        found = self.call_json("GET", "/robots", params={"q": query, "page_size": 100}) or []
         return next((r for r in found if r.get("name") == full_name), None)
 
     def robot_can_log_in(self, username: str, password: str, project_id: int) -> bool:
@@ -154,7 +163,13 @@ class HarborAPI:
     def create_robot(self, payload: Obj) -> Obj | None:
         """RobotCreated {id, name, secret}; None when a robot of that name already exists (409)."""
         resp = self.call("POST", "/robots", ok=(201, 409), json=payload)
-        return resp.json() if resp.status_code == 201 else None
+        if resp.status_code == 409:
+            return None
+        try:
+            created: Obj = resp.json()
+        except ValueError:
+            raise ProvisioningFailed("harbor", f"POST {API}/robots: HTTP 201 without the created robot") from None
+        return created
 
     def refresh_secret(self, robot_id: int, secret: str) -> None:
         self.call("PATCH", f"/robots/{robot_id}", json={"secret": secret})

@@ -9,6 +9,8 @@ harbor component's payload files for the ConfigMap the harbor step applies).
 from __future__ import annotations
 
 import base64
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -160,3 +162,31 @@ def test_https_harbor_url_trusts_the_charts_ingress_ca(sim_api: KubeAPI, sim_nam
         assert not Path(verify).exists()  # the CA file lived only as long as the endpoint
     assert any("robot$testbed+ci created" in c for c in report.changed)
     assert secret(sim_api, sim_namespace, "harbor-ca")["ca.crt"] == FAKE_CA  # getcert's answer, as Harbor serves it
+
+
+def test_something_else_at_the_url_is_named_not_a_traceback(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+
+    class Portal(BaseHTTPRequestHandler):  # e.g. a URL that reaches the Harbor portal or a login page
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            body = b"<html>portal</html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        with pytest.raises(ProvisioningFailed) as caught:
+            bootstrap(sim_api, url, refs)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert caught.value.message == f"harbor: GET /api/v2.0/health: HTTP 200 but not JSON (text/html): is {url} Harbor?"
