@@ -5,8 +5,8 @@ which addresses elements by the stable ids of testbed/shop/web/ELEMENTS.md and w
 explicit deadlines (a timeout names what it waited for and what it last saw), never sleeps.
 
 Nothing is downloaded: chromedriver is given to `Service(executable_path=...)`, which makes
-selenium skip Selenium Manager entirely, and SE_OFFLINE=true is set in case anything still
-calls it. Every session gets a fresh --user-data-dir that is removed on `quit()`, and `quit()`
+selenium skip Selenium Manager entirely, and chromedriver runs with SE_OFFLINE=true in its
+environment in case anything still calls it (our own process environment is left alone). Every session gets a fresh --user-data-dir that is removed on `quit()`, and `quit()`
 ends any process of the session that chromedriver left behind.
 """
 
@@ -68,7 +68,6 @@ class Browser:
     """One headless Chromium session pointed at the shop's web front end (`base_url`)."""
 
     def __init__(self, binaries: BrowserBinaries, base_url: str, *, window: tuple[int, int] = WINDOW_SIZE, wait_s: float = DEFAULT_WAIT_S) -> None:
-        os.environ.update(OFFLINE_ENV)
         self.base_url = base_url.rstrip("/")
         self.wait_s = wait_s
         self.profile_dir = Path(tempfile.mkdtemp(prefix="testbed-chromium-"))

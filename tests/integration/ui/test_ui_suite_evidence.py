@@ -7,8 +7,10 @@ suites/ui/conftest.py, run as pytest subprocesses the way `testbed conform` runs
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import MissingTool
+from testbed.kube.wait import Seen, wait_until
 from testbed.testing.prereqs import unavailable
 from testbed.ui.binaries import BrowserBinaries, find_browser_binaries
 from testbed.ui.processes import session_processes
@@ -73,13 +76,45 @@ def testbed_dir(tmp_path_factory: pytest.TempPathFactory, binaries: BrowserBinar
 @pytest.fixture
 def suite_tmpdir() -> Iterator[Path]:
     """TMPDIR of the subprocess suite, so its browser profiles can be found. Short on purpose:
-    Chromium puts Unix sockets under TMPDIR and a socket path is limited to 107 bytes."""
+    Chromium puts Unix sockets under TMPDIR and a socket path is limited to 107 bytes.
+
+    Afterwards no process of the suite may be left: whatever is (its process group, or anything
+    with this TMPDIR in its environment: chromedriver, Chromium) is killed and the test fails."""
     path = Path(tempfile.mkdtemp(prefix="tbui-"))
     yield path
+    leftovers = _suite_processes(path, _SUITE_GROUPS.pop(path, []))
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     shutil.rmtree(path, ignore_errors=True)
+    assert not leftovers, f"processes of the ui suite outlived it: {sorted(leftovers.values())}"
 
 
-def _run_suite(testbed_dir: Path, tmp_path: Path, source: str, suite_tmpdir: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def _suite_processes(suite_tmpdir: Path, groups: list[int]) -> dict[int, str]:
+    """pid -> executable of every live process in one of `groups` or with `suite_tmpdir` as TMPDIR."""
+    marker = f"TMPDIR={suite_tmpdir}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            environ = (entry / "environ").read_bytes()
+            exe = os.readlink(entry / "exe")
+        except OSError:
+            continue
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+        if state != "Z" and (int(pgrp) in groups or marker in environ.split(b"\0")):
+            found[int(entry.name)] = Path(exe).name
+    return found
+
+
+_SUITE_GROUPS: dict[Path, list[int]] = {}  # suite TMPDIR -> process groups of the suites run with it
+SUITE_TIMEOUT_S = 120.0
+
+
+def _run_suite(testbed_dir: Path, tmp_path: Path, source: str, suite_tmpdir: Path, *, timeout_s: float = SUITE_TIMEOUT_S,
+               **env: str) -> subprocess.CompletedProcess[str]:
     suite = tmp_path / "suites" / "ui"  # the plugin marks tests `ui` by this directory
     suite.mkdir(parents=True)
     shutil.copy(UI_CONFTEST, suite / "conftest.py")
@@ -87,8 +122,18 @@ def _run_suite(testbed_dir: Path, tmp_path: Path, source: str, suite_tmpdir: Pat
     environ = {**os.environ, "TESTBED_CONFIG": str(testbed_dir / "testbed.yaml"), "TESTBED_ARTIFACTS_DIR": str(tmp_path / "artifacts"),
                "TMPDIR": str(suite_tmpdir), **env}
     environ.pop("PYTEST_XDIST_WORKER", None)
-    return subprocess.run([sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-rA", "-m", "ui"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120, env=environ)
+    args = [sys.executable, "-m", "pytest", str(suite), "-p", "no:cacheprovider", "-rA", "-m", "ui"]
+    # Its own session, so a timeout ends pytest *and* the chromedriver and Chromium it started.
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
+                            start_new_session=True)
+    _SUITE_GROUPS.setdefault(suite_tmpdir, []).append(proc.pid)
+    try:
+        out, err = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        pytest.fail(f"the ui suite ran over {timeout_s:.0f}s; its process group was killed\n{out}\n{err}")
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 def test_a_failing_ui_test_leaves_a_screenshot_and_the_page_source(testbed_dir: Path, tmp_path: Path, suite_tmpdir: Path) -> None:
@@ -109,6 +154,30 @@ def test_a_passing_ui_test_leaves_no_evidence_and_no_browser(testbed_dir: Path, 
     assert not list((tmp_path / "artifacts").iterdir())
     assert not session_processes(None, f"--user-data-dir={suite_tmpdir}"), "a browser process outlived the suite"
     assert not list(suite_tmpdir.glob("testbed-chromium-*")), "the browser profile was not removed"
+
+
+HANGING_UI_TEST = '''
+import os, pathlib, time
+
+def test_hangs_with_the_browser_open(browser):
+    browser.open("/")
+    browser.element("product-list")
+    (pathlib.Path(os.environ["TMPDIR"]) / "browser-open").touch()
+    time.sleep(600)
+'''
+
+
+def test_a_suite_over_its_timeout_is_killed_with_its_browser(testbed_dir: Path, tmp_path: Path, suite_tmpdir: Path) -> None:
+    with pytest.raises(pytest.fail.Exception, match="its process group was killed"):
+        _run_suite(testbed_dir, tmp_path, HANGING_UI_TEST, suite_tmpdir, timeout_s=25.0)
+    assert (suite_tmpdir / "browser-open").exists(), "the suite was killed before its browser was up"
+    groups = list(_SUITE_GROUPS[suite_tmpdir])
+
+    def none_left() -> Seen[dict[int, str]]:
+        left = _suite_processes(suite_tmpdir, groups)
+        return Seen(not left, f"still running: {sorted(left.values())}", left)
+
+    wait_until("the killed suite's processes to be gone", none_left, timeout_s=10.0, interval_s=0.1)
 
 
 @pytest.mark.parametrize(("ci", "outcome"), [("true", "1 error"), ("", "1 skipped")])
@@ -158,10 +227,14 @@ def test_selenium_manager_is_never_run(testbed_dir: Path, binaries: BrowserBinar
     fake.write_text(f"#!/bin/sh\ntouch {mark}\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("SE_MANAGER_PATH", str(fake))
+    monkeypatch.delenv("SE_OFFLINE", raising=False)
     with Browser(binaries, _web_url(testbed_dir)) as browser:
         browser.open("/")
         browser.element("product-list")
-        assert os.environ["SE_OFFLINE"] == "true"
+        assert browser.driver_pid is not None
+        driver_env = Path(f"/proc/{browser.driver_pid}/environ").read_bytes().split(b"\0")
+        assert b"SE_OFFLINE=true" in driver_env, "chromedriver runs offline"
+    assert "SE_OFFLINE" not in os.environ, "Browser() must not change the test process's environment"
     assert not mark.exists(), "Selenium Manager was run"
 
 
