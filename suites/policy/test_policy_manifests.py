@@ -2,6 +2,9 @@
 
 Evidence per overlay (JSON, JUnit, SARIF) goes to the run's artifacts directory. Optional inputs
 next to the manifests: policy-waivers.yaml, policy/ (Rego) and upstream/crds/ (CRD schemas).
+$TESTBED_POLICY_CRD_DIRS (paths separated by the OS path separator) adds CRD directories, e.g.
+the real upstream CRDs of `testbed bundle --crds-only DIR`, so custom resources are checked
+against the pinned releases' schemas instead of being waived as schema-less.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from testbed.policy.formats import render
 from testbed.policy.model import Severity
 from testbed.policy.settings import DEFAULT_K8S_VERSION, PolicySettings, RegoSettings
 from testbed.render import default_root
-
 
 
 def manifests_root() -> Path:
@@ -40,8 +42,9 @@ def settings_for_testbed() -> PolicySettings:
     waivers = root / "policy-waivers.yaml"
     rego_dir = root / "policy"
     crds = root / "upstream" / "crds"
+    extra = tuple(Path(p) for p in os.environ.get("TESTBED_POLICY_CRD_DIRS", "").split(os.pathsep) if p)
     return PolicySettings(
-        crd_dirs=(crds,) if crds.is_dir() else (),
+        crd_dirs=((crds,) if crds.is_dir() else ()) + extra,
         k8s_version=os.environ.get("TESTBED_POLICY_K8S_VERSION", DEFAULT_K8S_VERSION),
         waiver_files=(waivers,) if waivers.is_file() else (),
         rego=RegoSettings(policy_paths=(rego_dir,) if rego_dir.is_dir() and any(rego_dir.rglob("*.rego")) else ()),
