@@ -20,7 +20,7 @@ EXIT_CODES_HELP = """\b
 Exit codes:
   0    success
   1    failure: tests failed, policy findings, unhealthy components
-  2    usage or configuration error
+  2    usage or configuration error, or a required tool is missing
   3    target not up or not reachable
   4    bring-up failed: a component did not become ready
   130  interrupted

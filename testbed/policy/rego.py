@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from testbed.errors import ConfigError
+from testbed.errors import ConfigError, MissingTool
 from testbed.policy.model import Finding, Severity, file_finding
 from testbed.policy.rules.inputs import REGO_DENY, REGO_ERROR, REGO_WARN
 from testbed.policy.settings import RegoSettings
@@ -198,8 +198,8 @@ def choose_engine(requested: str) -> str:
     if requested not in ENGINES:
         raise ConfigError(f"unknown Rego engine {requested!r}; use {', '.join(ENGINES)}", field="rego-engine")
     if requested in ("conftest", "opa") and shutil.which(requested) is None:
-        raise ConfigError(f"--rego-engine {requested}: {requested} is not on PATH (build it with ci/build-go-tools.sh)",
-                          field="rego-engine")
+        raise MissingTool(f"--rego-engine {requested}: {requested} is not on PATH; build it with "
+                          f"ci/build-go-tools.sh, or use --rego-engine regopy (no binary needed)")
     return requested
 
 

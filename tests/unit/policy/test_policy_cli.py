@@ -80,3 +80,16 @@ def test_rego_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     data = json.loads(capsys.readouterr().out)
     assert code == 1 and data["rego_engine"] == "regopy"
     assert any(f["rule"] == "rego:main.deny" for f in data["findings"])
+
+
+@pytest.mark.parametrize("engine", ["conftest", "opa"])
+def test_a_missing_rego_engine_is_exit_2_with_how_to_get_it(engine: str, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PATH", "/nonexistent")
+    rego = CORPUS / "rego"
+    code = main(["policy", str(rego / "inputs"), "-p", str(rego / "policy"), "--rego-engine", engine,
+                 "--allow-missing-schemas"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"testbed: --rego-engine {engine}: {engine} is not on PATH") and "ci/build-go-tools.sh" in err
+    assert "Traceback" not in err

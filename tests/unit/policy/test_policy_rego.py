@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from policy_helpers import CORPUS
 
-from testbed.errors import ConfigError
+from testbed.errors import ConfigError, MissingTool
 from testbed.policy.engine import check_paths
 from testbed.policy.rego import choose_engine, reject_v0
 from testbed.policy.settings import PolicySettings, RegoSettings
@@ -108,7 +108,7 @@ def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
     assert choose_engine("auto") == "regopy"
     for engine in ("conftest", "opa"):
-        with pytest.raises(ConfigError, match="not on PATH"):
+        with pytest.raises(MissingTool, match="not on PATH"):
             choose_engine(engine)
     with pytest.raises(ConfigError, match="unknown"):
         choose_engine("wasm")
