@@ -15,7 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import re
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -122,3 +124,69 @@ def fetch_zip(module: str, version: str, *, cache_root: Path, proxy: str, timeou
     finally:
         tmp.unlink(missing_ok=True)
     return target, True
+
+
+_MODULE_LINE = re.compile(r"^  (?P<key>[^\s#:]+@[^\s#:]+):\s*(?:#.*)?$")
+_H1_LINE = re.compile(r"^    h1:\s*\"?(?P<h1>h1:[A-Za-z0-9+/=]+)\"?\s*(?:#.*)?$")
+
+
+def pinned_modules(versions_text: str) -> dict[str, str]:
+    """module@version -> h1 of versions.yaml's go_modules block, read without a YAML library.
+
+    ci/fetch-upstream.sh runs before any virtualenv exists, with the system python3 alone.
+    """
+    out: dict[str, str] = {}
+    key = None
+    inside = False
+    for line in versions_text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if not line.startswith(" "):
+            inside = line.startswith("go_modules:")
+            continue
+        if not inside:
+            continue
+        if m := _MODULE_LINE.match(line):
+            key = m["key"]
+        elif (m := _H1_LINE.match(line)) and key:
+            out[key] = m["h1"]
+    return out
+
+
+def warm(versions_file: Path, cache_root: Path, proxy: str) -> list[str]:
+    """Download (or find cached) every pinned module zip and check its h1; one line per module."""
+    lines = []
+    for key, h1 in pinned_modules(versions_file.read_text()).items():
+        module, _, version = key.rpartition("@")
+        start = time.monotonic()
+        path, downloaded = fetch_zip(module, version, cache_root=cache_root, proxy=proxy)
+        actual = h1_hash(path) if downloaded else h1
+        if actual != h1:
+            path.unlink(missing_ok=True)
+            raise ProxyError(f"{key}: module hash mismatch: pinned {h1}, fetched {actual}; the zip was not kept")
+        state = f"downloaded {path.stat().st_size} bytes" if downloaded else "cached"
+        lines.append(f"{key}: {state} in {time.monotonic() - start:.2f}s")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m testbed.bringup.gomod [VERSIONS_FILE]`: warm the upstream cache (ci/fetch-upstream.sh)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    versions = Path(args[0] if args else "manifests/upstream/versions.yaml")
+    override = os.environ.get("TESTBED_CACHE")
+    cache = (Path(override).expanduser() if override else Path.home() / ".cache" / "testbed") / "upstream"
+    proxy = proxy_base()
+    try:
+        for line in warm(versions, cache, proxy):
+            print(line)
+    except (TestbedError, OSError) as err:
+        print(f"fetch-upstream: {getattr(err, 'message', err)}", file=sys.stderr)
+        return 1
+    print(f"upstream cache warm: {cache} (proxy {proxy})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

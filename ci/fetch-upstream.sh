@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Warm testbed's upstream cache before the tests: download the Go module zips that
+# manifests/upstream/versions.yaml pins (go_modules), check each one's h1: module hash, and keep
+# them in ${TESTBED_CACHE:-$HOME/.cache/testbed}/upstream/gomod. `testbed bundle` and the
+# tests in tests/integration/upstream then read the pinned files from there.
+# Proxy: the first URL in $GOPROXY (default https://proxy.golang.org). Needs only python3
+# (standard library): it runs before any virtualenv exists. A second run downloads nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" exec "${PYTHON:-python3}" -m testbed.bringup.gomod manifests/upstream/versions.yaml
