@@ -103,11 +103,6 @@ class KubeAPI:
         except (urllib3.exceptions.HTTPError, OSError) as err:
             return False, _short(err)
 
-    def server_version(self) -> str:
-        with self._errors("get", "server version"):
-            info = k8s_client.VersionApi(self._client).get_code(_request_timeout=self.request_timeout_s)
-        return str(info.git_version)
-
     # -- objects ---------------------------------------------------------------------------
     def apply(
         self,

@@ -8,7 +8,6 @@ raises on a bad file: a file that cannot be read becomes one ERROR case saying w
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from pathlib import Path
 
 from testbed.results.model import Outcome, RunSummary, SuiteResult, TestCase, iso_utc
@@ -113,12 +112,3 @@ def write_junit(summary: RunSummary, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     junit_document(summary).write(tmp, encoding="utf-8", xml_declaration=True)
     tmp.replace(path)
-
-
-def merge_junit(parts: Iterable[tuple[str, Path]]) -> tuple[SuiteResult, ...]:
-    """Parse several per-suite JUnit files into SuiteResults, named by suite."""
-    results = []
-    for name, path in parts:
-        cases, duration = parse_junit(path)
-        results.append(SuiteResult(name=name, cases=cases, duration_s=duration))
-    return tuple(results)

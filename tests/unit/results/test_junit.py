@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from testbed.results.junit import merge_junit, parse_junit, write_junit
+from testbed.results.junit import parse_junit, write_junit
 from testbed.results.model import Outcome, RunSummary, SuiteResult, TestCase, Verdict
 
 pytestmark = pytest.mark.unit
@@ -77,10 +77,15 @@ def _summary(suites: tuple[SuiteResult, ...]) -> RunSummary:
     return RunSummary("20261122-193000-a1b2c3", "local", start, start + timedelta(seconds=12.5), suites)
 
 
+def _suite(name: str, path: Path) -> SuiteResult:
+    cases, duration = parse_junit(path)
+    return SuiteResult(name=name, cases=cases, duration_s=duration)
+
+
 def test_merged_junit_has_one_testsuite_per_suite_and_consistent_totals(tmp_path: Path) -> None:
     e2e = _write(tmp_path, PYTEST_JUNIT, "e2e.xml")
     ui = _write(tmp_path, '<testsuites><testsuite name="pytest"><testcase classname="u" name="t" time="2"/></testsuite></testsuites>', "ui.xml")
-    suites = merge_junit([("e2e", e2e), ("ui", ui)])
+    suites = (_suite("e2e", e2e), _suite("ui", ui))
     out = tmp_path / "junit.xml"
     write_junit(_summary(suites), out)
     root = ET.parse(out).getroot()
