@@ -14,6 +14,9 @@ bring-up generated (Secret harbor/harbor-admin), with the payloads the harbor st
 - Harbor's CA (GET /systeminfo/getcert) into harbor-ca; 404 means Harbor serves plain HTTP and
   harbor-ca stays empty.
 
+Harbor is reached at kube.harbor_url (its ingress external URL; an https URL trusts the chart's
+ingress CA) or, when that is unset, through a port-forward to svc/harbor-core:80.
+
 Secrets never appear in messages: a failed call is ProvisioningFailed("harbor", "<METHOD> <path>:
 HTTP <status> <Harbor's error message>").
 """
@@ -71,11 +74,10 @@ def _marker(ref: Mapping[str, str]) -> str:
 
 def robot_secret() -> str:
     """A robot secret Harbor accepts (isValidSec: 8+ characters, an upper, a lower and a digit)."""
-    alphabet = string.ascii_letters + string.digits
-    while True:
-        value = "".join(secrets.choice(alphabet) for _ in range(32))
-        if any(c.isupper() for c in value) and any(c.islower() for c in value) and any(c.isdigit() for c in value):
-            return value
+    chars = [secrets.choice(string.ascii_uppercase), secrets.choice(string.ascii_lowercase), secrets.choice(string.digits)]
+    chars += [secrets.choice(string.ascii_letters + string.digits) for _ in range(29)]
+    secrets.SystemRandom().shuffle(chars)
+    return "".join(chars)
 
 
 def dockerconfig(registry: str, username: str, password: str) -> str:
