@@ -4,6 +4,8 @@ Per RPC it: takes or creates the request id and makes it and the caller's creden
 available to outgoing calls; answers malformed request bytes with INVALID_ARGUMENT instead
 of gRPC's default INTERNAL; maps `RpcError`s to their status and unexpected exceptions to
 INTERNAL (logged with traceback); writes one JSON log line; records Prometheus metrics.
+The wrapped handler of a method is built once and reused: per-call data (request id,
+credentials) is read from the call's own context, never captured when wrapping.
 """
 
 from __future__ import annotations
@@ -47,26 +49,41 @@ def _checked_stream(requests: Iterator[Any]) -> Iterator[Any]:
         yield request
 
 
+def _metadata(ctx: grpc.ServicerContext) -> dict[str, str]:
+    return {k: v for k, v in (ctx.invocation_metadata() or ()) if isinstance(v, str)}
+
+
 class ShopServerInterceptor(grpc.ServerInterceptor):
     def __init__(self, logger: logging.Logger) -> None:
         self._logger = logger
+        # method -> wrapped handler. Only methods a servicer serves get in (an unknown method
+        # returns None and is not kept), so the cache is bounded by the services' methods.
+        self._handlers: dict[str, grpc.RpcMethodHandler] = {}
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None], details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
+        method: str = details.method
+        cached = self._handlers.get(method)
+        if cached is not None:
+            return cached
         handler = continuation(details)
         if handler is None:
             return None
-        method: str = details.method
-        metadata = {k: v for k, v in (details.invocation_metadata or ()) if isinstance(v, str)}
+        wrapped = self._wrap_handler(method, handler)
+        self._handlers[method] = wrapped  # a concurrent first call may wrap twice; both results are equal
+        return wrapped
+
+    def _wrap_handler(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         if handler.unary_unary is not None:
-            behavior = self._wrap(method, metadata, handler.unary_unary, streaming=False)
+            behavior = self._wrap(method, handler.unary_unary, streaming=False)
             return handler._replace(unary_unary=behavior, request_deserializer=_tolerant(handler.request_deserializer))
         if handler.stream_unary is not None:
-            behavior = self._wrap(method, metadata, handler.stream_unary, streaming=True)
+            behavior = self._wrap(method, handler.stream_unary, streaming=True)
             return handler._replace(stream_unary=behavior, request_deserializer=_tolerant(handler.request_deserializer))
         return handler  # server-streaming health Watch and reflection: left as gRPC provides them
 
-    def _wrap(self, method: str, metadata: dict[str, str], behavior: Callable[[Any, grpc.ServicerContext], Any], *, streaming: bool) -> Callable[[Any, grpc.ServicerContext], Any]:
+    def _wrap(self, method: str, behavior: Callable[[Any, grpc.ServicerContext], Any], *, streaming: bool) -> Callable[[Any, grpc.ServicerContext], Any]:
         def handle(request: Any, ctx: grpc.ServicerContext) -> Any:
+            metadata = _metadata(ctx)
             rid = metadata.get(context.REQUEST_ID_KEY) or context.new_request_id()
             rid_token = context.request_id.set(rid)
             auth_token = context.authorization.set(metadata.get(context.AUTHORIZATION_KEY, ""))
