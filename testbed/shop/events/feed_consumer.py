@@ -1,7 +1,9 @@
 """Consume a producer's EventFeed (embedded mode): long-poll, apply once, advance the cursor.
 
 If the producer is down the consumer backs off and retries; if the consumer was down, it
-resumes from its stored cursor, so nothing acknowledged to a client is lost.
+resumes from its stored cursor, so nothing acknowledged to a client is lost. The consuming
+thread owns the gRPC channel to the producer and closes it when it ends: closing it while the
+thread may still use it is not safe in grpcio (a call on a closed channel can crash the process).
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ LONG_POLL_MS = 5000
 
 class FeedConsumer:
     def __init__(self, *, producer_address: str, stream: str, db: Database, inbox: Inbox, handler: Handler, logger: logging.Logger) -> None:
-        self._stub = events_pb2_grpc.EventFeedStub(open_channel(producer_address, default_deadline_s=LONG_POLL_MS / 1000 + 5))
+        self._channel = open_channel(producer_address, default_deadline_s=LONG_POLL_MS / 1000 + 5)
+        self._stub = events_pb2_grpc.EventFeedStub(self._channel)
         self._stream = stream
         self._db = db
         self._inbox = inbox
@@ -37,7 +40,11 @@ class FeedConsumer:
         self._thread.start()
 
     def stop(self, timeout_s: float) -> None:
+        """Stop consuming; the channel is closed by the thread as it ends (or here, if it never started)."""
         self._stop.set()
+        if self._thread.ident is None:
+            self._channel.close()
+            return
         self._thread.join(timeout_s)
 
     def _fetch(self, after: int) -> list[events_pb2.Event] | None:
@@ -53,6 +60,12 @@ class FeedConsumer:
         return list(future.result().events)
 
     def _loop(self) -> None:
+        try:
+            self._consume()
+        finally:
+            self._channel.close()
+
+    def _consume(self) -> None:
         backoff = 0.1
         while not self._stop.is_set():
             try:
