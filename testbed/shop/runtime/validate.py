@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Sequence
+from typing import TypeVar
 
 from testbed.shop.runtime.status import InvalidArgument
 
@@ -11,6 +13,7 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+T = TypeVar("T")
 
 
 def ident(field: str, value: str) -> str:
@@ -75,8 +78,12 @@ def decode_token(field: str, token: str) -> int:
     return int(number)
 
 
-def next_token(offset: int, limit: int, returned: int, total: int | None = None) -> str:
-    end = offset + returned
-    if returned < limit or (total is not None and end >= total):
-        return ""
-    return encode_token(end)
+def page_of(rows: Sequence[T], offset: int, limit: int) -> tuple[Sequence[T], str]:
+    """The page and the next page token, from a query run with `.limit(limit + 1)`.
+
+    The extra row says whether another page exists, so a last page that is exactly full
+    gets no token (a token to an empty page would make clients fetch once more for nothing).
+    """
+    if len(rows) > limit:
+        return rows[:limit], encode_token(offset + limit)
+    return rows, ""

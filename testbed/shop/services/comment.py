@@ -122,7 +122,7 @@ class CommentServicer(comment_pb2_grpc.CommentServiceServicer):
             select(comments)
             .where(comments.c.product_id == product_id, comments.c.parent_id == parent_id)
             .order_by(comments.c.seq)
-            .limit(limit)
+            .limit(limit + 1)
             .offset(offset)
         )
         with self._db.read() as conn:
@@ -130,8 +130,8 @@ class CommentServicer(comment_pb2_grpc.CommentServiceServicer):
                 parent = _load(conn, parent_id)
                 if parent is None or parent.product_id != product_id:  # type: ignore[attr-defined]
                     raise NotFound(f"parent_id: comment {parent_id} not found on product {product_id}")
-            rows = conn.execute(query).all()
-        return comment_pb2.ListCommentsResponse(comments=[_to_proto(r) for r in rows], next_page_token=validate.next_token(offset, limit, len(rows)))
+            rows, token = validate.page_of(conn.execute(query).all(), offset, limit)
+        return comment_pb2.ListCommentsResponse(comments=[_to_proto(r) for r in rows], next_page_token=token)
 
     def DeleteComment(self, request: comment_pb2.DeleteCommentRequest, context: grpc.ServicerContext) -> empty_pb2.Empty:
         comment_id = validate.ident("id", request.id)

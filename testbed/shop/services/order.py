@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Sequence
 
 import grpc
-from sqlalchemy import BigInteger, Column, Connection, Float, ForeignKey, Integer, MetaData, String, Table, UniqueConstraint, func, insert, select
+from sqlalchemy import BigInteger, Column, Connection, Float, ForeignKey, Integer, MetaData, String, Table, UniqueConstraint, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from testbed.shop.events.outbox import EventFeedServicer, Outbox, outbox_table
@@ -187,11 +187,11 @@ class OrderServicer(order_pb2_grpc.OrderServiceServicer):
         limit, offset = validate.page("page_size", request.page_size, "page_token", request.page_token)
         self._auth.owner(user_id)
         t = orders
+        query = select(t).where(t.c.user_id == user_id).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit + 1).offset(offset)
         with self._db.read() as conn:
-            total = int(conn.execute(select(func.count()).select_from(t).where(t.c.user_id == user_id)).scalar_one())
-            rows = conn.execute(select(t).where(t.c.user_id == user_id).order_by(t.c.created_at.desc(), t.c.id.desc()).limit(limit).offset(offset)).all() if offset < total else []
+            rows, token = validate.page_of(conn.execute(query).all(), offset, limit)
             result = _orders_to_proto(conn, rows)
-        return order_pb2.ListOrdersResponse(orders=result, next_page_token=validate.next_token(offset, limit, len(rows), total))
+        return order_pb2.ListOrdersResponse(orders=result, next_page_token=token)
 
 
 def build(settings: ServiceSettings) -> ServiceDefinition:

@@ -108,10 +108,10 @@ class PointServicer(point_pb2_grpc.PointServiceServicer):
         user_id = validate.ident("user_id", request.user_id)
         limit, offset = validate.page("page_size", request.page_size, "page_token", request.page_token)
         self._auth.owner(user_id)
-        query = select(ledger).where(ledger.c.user_id == user_id).order_by(ledger.c.seq.desc()).limit(limit).offset(offset)
+        query = select(ledger).where(ledger.c.user_id == user_id).order_by(ledger.c.seq.desc()).limit(limit + 1).offset(offset)
         with self._db.read() as conn:
-            rows = conn.execute(query).all()
-        return point_pb2.ListHistoryResponse(entries=[_entry(r) for r in rows], next_page_token=validate.next_token(offset, limit, len(rows)))
+            rows, token = validate.page_of(conn.execute(query).all(), offset, limit)
+        return point_pb2.ListHistoryResponse(entries=[_entry(r) for r in rows], next_page_token=token)
 
 
 def build(settings: ServiceSettings) -> ServiceDefinition:

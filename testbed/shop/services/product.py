@@ -170,17 +170,17 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         limit, offset = validate.page("page_size", request.page_size, "page_token", request.page_token)
         needle = validate.text("filter", request.filter, max_len=MAX_FILTER, min_len=0).casefold()
         condition = products.c.search_text.like(like_pattern(needle), escape="\\") if needle else None
-        rows_query = select(*_PRODUCT_COLUMNS).order_by(products.c.created_at.desc(), products.c.id.desc()).limit(limit).offset(offset)
+        rows_query = select(*_PRODUCT_COLUMNS).order_by(products.c.created_at.desc(), products.c.id.desc()).limit(limit + 1).offset(offset)
         count_query = select(func.count()).select_from(products)
         if condition is not None:
             rows_query = rows_query.where(condition)
             count_query = count_query.where(condition)
         with self._db.read() as conn:
             total = int(conn.execute(count_query).scalar_one())
-            rows = conn.execute(rows_query).all() if offset < total else []
+            rows, token = validate.page_of(conn.execute(rows_query).all() if offset < total else [], offset, limit)
         return product_pb2.ListProductsResponse(
             products=[_to_proto(r) for r in rows],
-            next_page_token=validate.next_token(offset, limit, len(rows), total),
+            next_page_token=token,
             total_size=total,
         )
 

@@ -139,10 +139,10 @@ class RateServicer(rate_pb2_grpc.RateServiceServicer):
     def ListRatings(self, request: rate_pb2.ListRatingsRequest, context: grpc.ServicerContext) -> rate_pb2.ListRatingsResponse:
         product_id = validate.ident("product_id", request.product_id)
         limit, offset = validate.page("page_size", request.page_size, "page_token", request.page_token)
-        query = select(ratings).where(ratings.c.product_id == product_id).order_by(ratings.c.seq).limit(limit).offset(offset)
+        query = select(ratings).where(ratings.c.product_id == product_id).order_by(ratings.c.seq).limit(limit + 1).offset(offset)
         with self._db.read() as conn:
-            rows = conn.execute(query).all()
-        return rate_pb2.ListRatingsResponse(ratings=[_to_proto(r) for r in rows], next_page_token=validate.next_token(offset, limit, len(rows)))
+            rows, token = validate.page_of(conn.execute(query).all(), offset, limit)
+        return rate_pb2.ListRatingsResponse(ratings=[_to_proto(r) for r in rows], next_page_token=token)
 
 
 def build(settings: ServiceSettings) -> ServiceDefinition:

@@ -42,9 +42,9 @@ def test_page_tokens_round_trip_and_reject_garbage() -> None:
     assert validate.page("page_size", 0, "page_token", "") == (validate.DEFAULT_PAGE_SIZE, 0)
     token = validate.encode_token(40)
     assert validate.page("page_size", 10, "page_token", token) == (10, 40)
-    assert validate.next_token(40, 10, 10) == validate.encode_token(50)
-    assert validate.next_token(40, 10, 3) == ""
-    assert validate.next_token(40, 10, 10, total=50) == ""
+    assert validate.page_of(list(range(11)), 40, 10) == (list(range(10)), validate.encode_token(50))
+    assert validate.page_of(list(range(10)), 40, 10) == (list(range(10)), "")  # exactly full, nothing after
+    assert validate.page_of([1, 2, 3], 40, 10) == ([1, 2, 3], "")
     for bad in ("!!", "bzp4", "eDoxMA", validate.encode_token(1) + "*", "bzoxMjM0NTY3ODkwMTI"):
         with pytest.raises(InvalidArgument, match="page_token"):
             validate.page("page_size", 10, "page_token", bad)

@@ -145,3 +145,13 @@ def test_invalid_fields_are_named_before_auth(servicer: comment.CommentServicer,
     with pytest.raises(InvalidArgument) as err:
         servicer.CreateComment(pb.CreateCommentRequest(**request_fields), None)  # type: ignore[arg-type]
     assert err.value.field == field
+
+
+def test_an_exactly_full_last_page_has_no_next_token(servicer: comment.CommentServicer, as_user: Caller) -> None:
+    as_user(ALICE)
+    created = [_create(servicer, f"c{i}").id for i in range(4)]
+    first = servicer.ListComments(pb.ListCommentsRequest(product_id=PRODUCT, page_size=2), None)  # type: ignore[arg-type]
+    assert first.next_page_token
+    last = servicer.ListComments(pb.ListCommentsRequest(product_id=PRODUCT, page_size=2, page_token=first.next_page_token), None)  # type: ignore[arg-type]
+    assert [c.id for c in (*first.comments, *last.comments)] == created
+    assert last.next_page_token == ""

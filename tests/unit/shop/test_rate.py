@@ -118,3 +118,14 @@ def test_invalid_fields_are_named(servicer: rate.RateServicer, comments: _Commen
         servicer.RateProduct(pb.RateProductRequest(**fields), None)  # type: ignore[arg-type]
     assert err.value.field == field
     assert comments.posted == []
+
+
+def test_an_exactly_full_last_page_of_ratings_has_no_next_token(servicer: rate.RateServicer, db: Database) -> None:
+    with db.write() as conn:
+        rate.store_rating(conn, PRODUCT, ALICE, 5)
+        rate.store_rating(conn, PRODUCT, BOB, 2)
+    full = servicer.ListRatings(pb.ListRatingsRequest(product_id=PRODUCT, page_size=2), None)  # type: ignore[arg-type]
+    assert len(full.ratings) == 2 and full.next_page_token == ""
+    first = servicer.ListRatings(pb.ListRatingsRequest(product_id=PRODUCT, page_size=1), None)  # type: ignore[arg-type]
+    last = servicer.ListRatings(pb.ListRatingsRequest(product_id=PRODUCT, page_size=1, page_token=first.next_page_token), None)  # type: ignore[arg-type]
+    assert [r.user_id for r in (*first.ratings, *last.ratings)] == [ALICE, BOB] and last.next_page_token == ""
