@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections import deque
@@ -101,12 +102,64 @@ def _die_with_parent_thread() -> None:
 
 _prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl  # resolved before any fork
 
+# The watchdog: a process of its own session that reads "+PGID"/"-PGID" lines from a pipe only
+# we hold. When the pipe closes (we closed it, or we died however we died) it stops every
+# group still registered: SIGTERM, then SIGKILL. PDEATHSIG alone is not enough: a kubectl that
+# re-execs itself from another thread (gcloud's kubectl dispatcher does) loses it.
+_WATCHDOG = """
+import os, signal, sys, time
+groups = set()
+for line in sys.stdin:
+    sign, pgid = line[:1], int(line[1:])
+    (groups.add if sign == "+" else groups.discard)(pgid)
+def alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except OSError:
+        return False
+for sig in (signal.SIGTERM, signal.SIGKILL):
+    for pgid in [g for g in groups if alive(g)]:
+        os.killpg(pgid, sig)
+    deadline = time.monotonic() + 2.0
+    while any(alive(g) for g in groups) and time.monotonic() < deadline:
+        time.sleep(0.05)
+"""
+
+
+class _Watchdog:
+    """Stops our kubectl process groups if we end without closing them (see _WATCHDOG)."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _WATCHDOG], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+        self._lock = threading.Lock()
+
+    def _send(self, line: str) -> None:
+        with self._lock:
+            if self.process.stdin is not None and not self.process.stdin.closed:
+                self.process.stdin.write(line + "\n")
+                self.process.stdin.flush()
+
+    def watch(self, pgid: int) -> None:
+        self._send(f"+{pgid}")
+
+    def forget(self, pgid: int) -> None:
+        self._send(f"-{pgid}")
+
+    def close(self) -> None:
+        with self._lock:
+            if self.process.stdin is not None and not self.process.stdin.closed:
+                self.process.stdin.close()
+        self.process.wait(10)
+
 
 # -- one kubectl process -----------------------------------------------------------------------
 class _Run:
     """One kubectl port-forward process and what it printed (read by a thread, so the pipe never fills)."""
 
-    def __init__(self, command: Sequence[str]) -> None:
+    def __init__(self, command: Sequence[str], watchdog: _Watchdog) -> None:
+        self.watchdog = watchdog
         self.lines: deque[str] = deque(maxlen=OUTPUT_LINES_KEPT)
         self.local_port: int | None = None
         self.connections = 0
@@ -115,6 +168,7 @@ class _Run:
             list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace", start_new_session=True, preexec_fn=_die_with_parent_thread,
         )
+        watchdog.watch(self.process.pid)
         self.reader = threading.Thread(target=self._read, name=f"kubectl-{self.process.pid}", daemon=True)
         self.reader.start()
 
@@ -150,6 +204,7 @@ class _Run:
             except subprocess.TimeoutExpired:
                 continue
         self.process.wait(STOP_GRACE_S)
+        self.watchdog.forget(self.process.pid)
         self.reader.join(STOP_GRACE_S)
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -201,6 +256,7 @@ class PortForwards:
         self._lock = threading.Lock()
         self._closing = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._watchdog: _Watchdog | None = None
 
     def __enter__(self) -> PortForwards:
         return self
@@ -215,8 +271,12 @@ class PortForwards:
         if self.context:
             command += ["--context", self.context]
         return command + ["--namespace", self.namespace, "port-forward", "--address", BIND_ADDRESS,
-                          f"--pod-running-timeout={max(1, int(self.ready_timeout_s))}s",
+                          f"--pod-running-timeout={self._pod_running_timeout_s()}s",
                           target, f"{local_port or ''}:{remote_port}"]
+
+    def _pod_running_timeout_s(self) -> int:
+        """kubectl's own wait for a running pod ends before ours, so its error line is what gets reported."""
+        return max(1, int(self.ready_timeout_s * 2 / 3))
 
     def open(self, target: str, remote_port: int) -> str:
         """Forward a local port to `target`'s `remote_port`; returns "127.0.0.1:<local port>" once it connects."""
@@ -227,7 +287,11 @@ class PortForwards:
         if self._closing.is_set():
             raise TargetUnreachable("these port-forwards are closed")
         pending = [(validate_target(t), p) for t, p in dict.fromkeys(wanted) if (t, p) not in self._forwards]
-        runs = {key: _Run(self.command(*key)) for key in pending}
+        commands = {key: self.command(*key) for key in pending}  # kubectl missing: nothing started
+        if commands and self._watchdog is None:
+            self._watchdog = _Watchdog()
+        watchdog = self._watchdog
+        runs = {key: _Run(command, watchdog) for key, command in commands.items() if watchdog is not None}
         deadline = time.monotonic() + self.ready_timeout_s
         failures: list[str] = []
         for key, run in runs.items():
@@ -276,14 +340,15 @@ class PortForwards:
         run = forward.run
         if not run.exited or time.monotonic() < forward.next_attempt:
             return
-        forward.last_exit = run.error()
+        forward.last_exit = f"kubectl exited {run.process.returncode}: {run.error()}"
         forward.connections += run.connections
         run.stop()
         # A kubectl that had been forwarding is restarted at once; one that never got there
         # (the replacement pod is not running yet) is retried with growing pauses.
         forward.failed_attempts = 0 if run.forwarding.is_set() else forward.failed_attempts + 1
         forward.next_attempt = time.monotonic() + RESTART_BACKOFF_S[min(forward.failed_attempts, len(RESTART_BACKOFF_S) - 1)]
-        forward.run = _Run(self.command(forward.target, forward.remote_port, forward.local_port))
+        assert self._watchdog is not None
+        forward.run = _Run(self.command(forward.target, forward.remote_port, forward.local_port), self._watchdog)
         forward.pids.append(forward.run.process.pid)
         forward.restarts += 1
 
@@ -319,3 +384,5 @@ class PortForwards:
             forwards, self._forwards = list(self._forwards.values()), {}
         for forward in forwards:
             forward.run.stop()
+        if self._watchdog is not None:
+            self._watchdog.close()
