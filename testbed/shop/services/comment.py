@@ -4,6 +4,11 @@ Reads are public. Writing needs a token (the author is the caller) and a product
 service knows. Replies stay within their parent's product and within MAX_DEPTH levels; each
 comment counts its direct replies. Deleting is soft, so a thread keeps its shape: the comment
 stays with its body removed, and deleting again is a no-op.
+
+Idempotency: a CreateComment with an idempotency_key is stored with it, unique per author; the
+author's repeat of a key gets the comment the key first created back, unchanged, whatever else
+the repeat carries (the rate service relies on this to retry without posting twice). The
+key table is separate from `comments`, so a database created before keys existed still works.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import uuid
 import grpc
 from google.protobuf import empty_pb2
 from sqlalchemy import Boolean, Column, Connection, Float, Index, Integer, MetaData, String, Table, Text, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from testbed.shop.runtime import validate
 from testbed.shop.runtime.auth import Authenticator
@@ -27,6 +33,7 @@ from testbed.shop.v1 import comment_pb2, comment_pb2_grpc, product_pb2, product_
 MAX_BODY = 2000
 # Levels a thread may have: a top-level comment is level 1, a reply to it level 2, ...
 MAX_DEPTH = 8
+MAX_KEY = 200
 
 metadata = MetaData()
 comments = Table(
@@ -44,6 +51,20 @@ comments = Table(
     Column("created_at", Float, nullable=False),
     Index("ix_comments_thread", "product_id", "parent_id", "seq"),
 )
+comment_keys = Table(
+    "comment_idempotency_keys",
+    metadata,
+    Column("author_id", String(64), primary_key=True),
+    Column("idempotency_key", String(MAX_KEY), primary_key=True),
+    Column("comment_id", String(32), nullable=False),
+)
+
+
+def idempotency_key(value: str) -> str:
+    """Optional: "" means none; otherwise 1 to MAX_KEY printable characters."""
+    if value and (len(value) > MAX_KEY or not value.isprintable()):
+        raise InvalidArgument("idempotency_key", f"must be 1 to {MAX_KEY} printable characters")
+    return value
 
 
 def check_reply(parent: object | None, parent_id: str, product_id: str) -> int:
@@ -91,20 +112,40 @@ class CommentServicer(comment_pb2_grpc.CommentServiceServicer):
         product_id = validate.ident("product_id", request.product_id)
         parent_id = validate.optional_ident("parent_id", request.parent_id)
         body = validate.text("body", request.body, max_len=MAX_BODY, single_line=False)
+        key = idempotency_key(request.idempotency_key)
         author = self._auth.principal()
+        if key and (existing := self._by_key(author.user_id, key)) is not None:
+            return existing
         self._require_product(product_id)
         row = {
             "id": uuid.uuid4().hex, "product_id": product_id, "parent_id": parent_id, "author_id": author.user_id,
             "body": body, "deleted": False, "reply_count": 0, "created_at": time.time(),
         }
-        with self._db.write() as conn:
-            parent = _load(conn, parent_id) if parent_id else None
-            row["depth"] = check_reply(parent, parent_id, product_id)
-            conn.execute(insert(comments).values(**row))
-            if parent_id:
-                conn.execute(update(comments).where(comments.c.id == parent_id).values(reply_count=comments.c.reply_count + 1))
-            created = _load(conn, row["id"])
+        try:
+            with self._db.write() as conn:
+                parent = _load(conn, parent_id) if parent_id else None
+                row["depth"] = check_reply(parent, parent_id, product_id)
+                conn.execute(insert(comments).values(**row))
+                if parent_id:
+                    conn.execute(update(comments).where(comments.c.id == parent_id).values(reply_count=comments.c.reply_count + 1))
+                if key:
+                    conn.execute(insert(comment_keys).values(author_id=author.user_id, idempotency_key=key, comment_id=row["id"]))
+                created = _load(conn, row["id"])
+        except IntegrityError:
+            # A concurrent request with the same key committed first; the whole insert rolled back.
+            winner = self._by_key(author.user_id, key) if key else None
+            if winner is None:
+                raise
+            return winner
         return _to_proto(created)
+
+    def _by_key(self, author_id: str, key: str) -> comment_pb2.Comment | None:
+        with self._db.read() as conn:
+            row = conn.execute(
+                select(comments).join(comment_keys, comment_keys.c.comment_id == comments.c.id)
+                .where(comment_keys.c.author_id == author_id, comment_keys.c.idempotency_key == key)
+            ).first()
+        return _to_proto(row) if row is not None else None
 
     def GetComment(self, request: comment_pb2.GetCommentRequest, context: grpc.ServicerContext) -> comment_pb2.Comment:
         comment_id = validate.ident("id", request.id)

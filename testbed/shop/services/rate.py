@@ -3,10 +3,13 @@
 Re-rating replaces the stars. Text sent with a rating is posted as a comment on the product
 through the comment service, as the caller (their token travels with the call), and the
 rating keeps the id of the newest such comment. A re-rate without text, or with the same
-text as the comment it already points at, posts nothing and keeps that comment (which also
-makes a retried RateProduct post its text once). The comment is posted before the rating
-is stored, so a failure in between can leave a comment without a rating, never a rating
-pointing at a comment that does not exist.
+text as the comment it already points at, posts nothing and keeps that comment.
+
+The comment is posted before the rating is stored, so a failure in between never leaves a
+rating pointing at a comment that does not exist. The post carries an idempotency key derived
+from what it changes (product, the comment the rating points at now, the new text; the comment
+service scopes it to the caller), so when the rating write fails after the comment was created,
+or a reply is lost, the retried RateProduct gets that same comment back instead of a second one.
 """
 
 from __future__ import annotations
@@ -63,9 +66,16 @@ def _mine(product_id: str, user_id: str) -> ColumnElement[bool]:
     return (ratings.c.product_id == product_id) & (ratings.c.user_id == user_id)
 
 
-def current_digest(conn: Connection, product_id: str, user_id: str) -> str:
-    """Digest of the text of the comment the user's rating points at ("" if none)."""
-    return str(conn.execute(select(ratings.c.comment_digest).where(_mine(product_id, user_id))).scalar() or "")
+def current_comment(conn: Connection, product_id: str, user_id: str) -> tuple[str, str]:
+    """(id, text digest) of the comment the user's rating points at; ("", "") if none."""
+    row = conn.execute(select(ratings.c.comment_id, ratings.c.comment_digest).where(_mine(product_id, user_id))).first()
+    return (str(row.comment_id), str(row.comment_digest)) if row is not None else ("", "")
+
+
+def comment_key(product_id: str, previous_comment_id: str, text: str) -> str:
+    """The idempotency key of posting `text` over `previous_comment_id`: the same on a retry,
+    new once the rating has moved on (so A, then B, then A again posts three comments)."""
+    return f"rate:{product_id}:{previous_comment_id or '-'}:{digest(text)}"
 
 
 def store_rating(conn: Connection, product_id: str, user_id: str, stars: int, comment_id: str = "", comment_text: str = "") -> None:
@@ -109,9 +119,10 @@ class RateServicer(rate_pb2_grpc.RateServiceServicer):
         except grpc.RpcError as err:
             raise DependencyError("product", err) from None
 
-    def _post_comment(self, product_id: str, text: str) -> str:
+    def _post_comment(self, product_id: str, text: str, key: str) -> str:
+        request = comment_pb2.CreateCommentRequest(product_id=product_id, body=text, idempotency_key=key)
         try:
-            return str(self._comments.CreateComment(comment_pb2.CreateCommentRequest(product_id=product_id, body=text)).id)
+            return str(self._comments.CreateComment(request).id)
         except grpc.RpcError as err:
             raise DependencyError("comment", err) from None
 
@@ -124,8 +135,9 @@ class RateServicer(rate_pb2_grpc.RateServiceServicer):
         comment_id = ""
         if text:
             with self._db.read() as conn:
-                posted_already = current_digest(conn, product_id, who.user_id) == digest(text)
-            comment_id = "" if posted_already else self._post_comment(product_id, text)
+                previous_id, previous_digest = current_comment(conn, product_id, who.user_id)
+            if previous_digest != digest(text):
+                comment_id = self._post_comment(product_id, text, comment_key(product_id, previous_id, text))
         with self._db.write() as conn:
             store_rating(conn, product_id, who.user_id, stars, comment_id, text)
             row = conn.execute(select(ratings).where(_mine(product_id, who.user_id))).one()

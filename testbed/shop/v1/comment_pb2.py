@@ -26,7 +26,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtestbed/shop/v1/comment.proto\x12\x0ftestbed.shop.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x01\n\x07\x43omment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x11\n\tparent_id\x18\x03 \x01(\t\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x06 \x01(\x08\x12\x13\n\x0breply_count\x18\x07 \x01(\x05\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"K\n\x14\x43reateCommentRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\"\x1f\n\x11GetCommentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"c\n\x13ListCommentsRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"[\n\x14ListCommentsResponse\x12*\n\x08\x63omments\x18\x01 \x03(\x0b\x32\x18.testbed.shop.v1.Comment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x14\x44\x65leteCommentRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xdb\x02\n\x0e\x43ommentService\x12P\n\rCreateComment\x12%.testbed.shop.v1.CreateCommentRequest\x1a\x18.testbed.shop.v1.Comment\x12J\n\nGetComment\x12\".testbed.shop.v1.GetCommentRequest\x1a\x18.testbed.shop.v1.Comment\x12[\n\x0cListComments\x12$.testbed.shop.v1.ListCommentsRequest\x1a%.testbed.shop.v1.ListCommentsResponse\x12N\n\rDeleteComment\x12%.testbed.shop.v1.DeleteCommentRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dtestbed/shop/v1/comment.proto\x12\x0ftestbed.shop.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb3\x01\n\x07\x43omment\x12\n\n\x02id\x18\x01 \x01(\t\x12\x12\n\nproduct_id\x18\x02 \x01(\t\x12\x11\n\tparent_id\x18\x03 \x01(\t\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x0f\n\x07\x64\x65leted\x18\x06 \x01(\x08\x12\x13\n\x0breply_count\x18\x07 \x01(\x05\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"d\n\x14\x43reateCommentRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x0c\n\x04\x62ody\x18\x03 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x04 \x01(\t\"\x1f\n\x11GetCommentRequest\x12\n\n\x02id\x18\x01 \x01(\t\"c\n\x13ListCommentsRequest\x12\x12\n\nproduct_id\x18\x01 \x01(\t\x12\x11\n\tparent_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"[\n\x14ListCommentsResponse\x12*\n\x08\x63omments\x18\x01 \x03(\x0b\x32\x18.testbed.shop.v1.Comment\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\"\n\x14\x44\x65leteCommentRequest\x12\n\n\x02id\x18\x01 \x01(\t2\xdb\x02\n\x0e\x43ommentService\x12P\n\rCreateComment\x12%.testbed.shop.v1.CreateCommentRequest\x1a\x18.testbed.shop.v1.Comment\x12J\n\nGetComment\x12\".testbed.shop.v1.GetCommentRequest\x1a\x18.testbed.shop.v1.Comment\x12[\n\x0cListComments\x12$.testbed.shop.v1.ListCommentsRequest\x1a%.testbed.shop.v1.ListCommentsResponse\x12N\n\rDeleteComment\x12%.testbed.shop.v1.DeleteCommentRequest\x1a\x16.google.protobuf.Emptyb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,15 +36,15 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMMENT']._serialized_start=113
   _globals['_COMMENT']._serialized_end=292
   _globals['_CREATECOMMENTREQUEST']._serialized_start=294
-  _globals['_CREATECOMMENTREQUEST']._serialized_end=369
-  _globals['_GETCOMMENTREQUEST']._serialized_start=371
-  _globals['_GETCOMMENTREQUEST']._serialized_end=402
-  _globals['_LISTCOMMENTSREQUEST']._serialized_start=404
-  _globals['_LISTCOMMENTSREQUEST']._serialized_end=503
-  _globals['_LISTCOMMENTSRESPONSE']._serialized_start=505
-  _globals['_LISTCOMMENTSRESPONSE']._serialized_end=596
-  _globals['_DELETECOMMENTREQUEST']._serialized_start=598
-  _globals['_DELETECOMMENTREQUEST']._serialized_end=632
-  _globals['_COMMENTSERVICE']._serialized_start=635
-  _globals['_COMMENTSERVICE']._serialized_end=982
+  _globals['_CREATECOMMENTREQUEST']._serialized_end=394
+  _globals['_GETCOMMENTREQUEST']._serialized_start=396
+  _globals['_GETCOMMENTREQUEST']._serialized_end=427
+  _globals['_LISTCOMMENTSREQUEST']._serialized_start=429
+  _globals['_LISTCOMMENTSREQUEST']._serialized_end=528
+  _globals['_LISTCOMMENTSRESPONSE']._serialized_start=530
+  _globals['_LISTCOMMENTSRESPONSE']._serialized_end=621
+  _globals['_DELETECOMMENTREQUEST']._serialized_start=623
+  _globals['_DELETECOMMENTREQUEST']._serialized_end=657
+  _globals['_COMMENTSERVICE']._serialized_start=660
+  _globals['_COMMENTSERVICE']._serialized_end=1007
 # @@protoc_insertion_point(module_scope)

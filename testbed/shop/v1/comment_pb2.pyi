@@ -31,14 +31,16 @@ class Comment(_message.Message):
     def __init__(self, id: _Optional[str] = ..., product_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., author_id: _Optional[str] = ..., body: _Optional[str] = ..., deleted: _Optional[bool] = ..., reply_count: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CreateCommentRequest(_message.Message):
-    __slots__ = ("product_id", "parent_id", "body")
+    __slots__ = ("product_id", "parent_id", "body", "idempotency_key")
     PRODUCT_ID_FIELD_NUMBER: _ClassVar[int]
     PARENT_ID_FIELD_NUMBER: _ClassVar[int]
     BODY_FIELD_NUMBER: _ClassVar[int]
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     product_id: str
     parent_id: str
     body: str
-    def __init__(self, product_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., body: _Optional[str] = ...) -> None: ...
+    idempotency_key: str
+    def __init__(self, product_id: _Optional[str] = ..., parent_id: _Optional[str] = ..., body: _Optional[str] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
 
 class GetCommentRequest(_message.Message):
     __slots__ = ("id",)

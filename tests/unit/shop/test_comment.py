@@ -155,3 +155,28 @@ def test_an_exactly_full_last_page_has_no_next_token(servicer: comment.CommentSe
     last = servicer.ListComments(pb.ListCommentsRequest(product_id=PRODUCT, page_size=2, page_token=first.next_page_token), None)  # type: ignore[arg-type]
     assert [c.id for c in (*first.comments, *last.comments)] == created
     assert last.next_page_token == ""
+
+
+
+def _create_keyed(servicer: comment.CommentServicer, key: str, body: str = "hi") -> pb.Comment:
+    return servicer.CreateComment(pb.CreateCommentRequest(product_id=PRODUCT, body=body, idempotency_key=key), None)  # type: ignore[arg-type]
+
+
+def test_a_repeated_idempotency_key_returns_the_first_comment(servicer: comment.CommentServicer, as_user: Caller) -> None:
+    as_user(ALICE)
+    first = _create_keyed(servicer, "k1", "once")
+    assert _create_keyed(servicer, "k1", "once") == first
+    assert _create_keyed(servicer, "k1", "different body, same key") == first  # unchanged, as for order keys
+    other = _create_keyed(servicer, "k2", "once")
+    assert other.id != first.id
+    as_user(BOB)
+    assert _create_keyed(servicer, "k1", "once").id not in (first.id, other.id)  # keys are per author
+    listed = servicer.ListComments(pb.ListCommentsRequest(product_id=PRODUCT), None)  # type: ignore[arg-type]
+    assert len(listed.comments) == 3
+
+
+@pytest.mark.parametrize("key", ["x" * (comment.MAX_KEY + 1), "tab\tkey"])
+def test_a_bad_idempotency_key_is_invalid(servicer: comment.CommentServicer, as_user: Caller, key: str) -> None:
+    as_user(ALICE)
+    with pytest.raises(InvalidArgument, match="idempotency_key"):
+        _create_keyed(servicer, key)

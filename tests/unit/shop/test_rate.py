@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from testbed.shop.runtime import context
 from testbed.shop.runtime.auth import Authenticator, KeySource, TokenIssuer
-from testbed.shop.runtime.status import InvalidArgument
+from testbed.shop.runtime.status import InvalidArgument, Unavailable
 from testbed.shop.runtime.storage import Database
 from testbed.shop.services import rate
 from testbed.shop.v1 import comment_pb2, product_pb2
@@ -60,11 +60,17 @@ class _Comments:
 
     def __init__(self) -> None:
         self.posted: list[tuple[str, str, str]] = []
+        self.by_key: dict[str, comment_pb2.Comment] = {}
 
     def CreateComment(self, request: comment_pb2.CreateCommentRequest, **_: Any) -> comment_pb2.Comment:
+        if request.idempotency_key in self.by_key:  # as the comment service: a repeated key, the first comment
+            return self.by_key[request.idempotency_key]
         comment_id = uuid.uuid4().hex
         self.posted.append((comment_id, request.product_id, request.body))
-        return comment_pb2.Comment(id=comment_id, product_id=request.product_id, body=request.body)
+        created = comment_pb2.Comment(id=comment_id, product_id=request.product_id, body=request.body)
+        if request.idempotency_key:
+            self.by_key[request.idempotency_key] = created
+        return created
 
 
 @pytest.fixture
@@ -129,3 +135,25 @@ def test_an_exactly_full_last_page_of_ratings_has_no_next_token(servicer: rate.R
     first = servicer.ListRatings(pb.ListRatingsRequest(product_id=PRODUCT, page_size=1), None)  # type: ignore[arg-type]
     last = servicer.ListRatings(pb.ListRatingsRequest(product_id=PRODUCT, page_size=1, page_token=first.next_page_token), None)  # type: ignore[arg-type]
     assert [r.user_id for r in (*first.ratings, *last.ratings)] == [ALICE, BOB] and last.next_page_token == ""
+
+
+def test_a_retry_after_the_rating_write_failed_posts_no_second_comment(servicer: rate.RateServicer, comments: _Comments,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    stored = rate.store_rating
+
+    def datastore_down(*args: Any, **kwargs: Any) -> None:
+        raise Unavailable("datastore unavailable: connection refused")
+
+    monkeypatch.setattr(rate, "store_rating", datastore_down)
+    with pytest.raises(Unavailable):
+        _rate(servicer, 4, "arrived broken")  # the comment was created, the rating was not stored
+    monkeypatch.setattr(rate, "store_rating", stored)
+    retried = _rate(servicer, 4, "arrived broken")
+    assert [c[0] for c in comments.posted] == [retried.comment_id]
+
+
+def test_the_same_text_again_after_another_posts_a_new_comment(servicer: rate.RateServicer, comments: _Comments) -> None:
+    first = _rate(servicer, 4, "good")
+    _rate(servicer, 2, "bad")
+    again = _rate(servicer, 4, "good")
+    assert again.comment_id != first.comment_id and len(comments.posted) == 3
