@@ -5,7 +5,16 @@ per upstream component, the CRDs of the kinds the testbed uses (open schemas) an
 controller workloads under their upstream names and namespaces, running an image that does
 not exist (`registry.invalid/...`). On a real cluster nothing would run; on `sim` kwok makes
 the pods Ready, and the kwok Stages in sim/stages.yaml play the operators' part by setting
-the instances' status. Every object carries `testbed.io/stand-in: "true"`.
+the instances' status. Every object it makes up carries `testbed.io/stand-in: "true"`.
+
+With `real_crds` (`testbed bundle --stand-in --real-crds`), a component whose pinned release
+files are in the upstream cache (`testbed bundle`, or ci/fetch-upstream.sh) gets its REAL CRDs
+instead (sha256-checked, no network), so a bring-up on sim meets the real schemas; bundle.yaml
+marks each component's `crdsFrom: upstream|stand-in|upstream+stand-in`. One sim-only change to
+the real CRDs: conversion webhooks are dropped (strategy None), as no webhook server runs on
+sim. Off by default: the real CRDs (about 5 MB) made the full sim bring-up about 5x slower
+(112 s instead of about 21 s) and its no-op re-run as slow as the first run, which the bring-up
+tests do not allow; `tests/integration/upstream` checks the render against them instead.
 """
 
 from __future__ import annotations
@@ -17,6 +26,7 @@ import yaml
 
 from testbed.bringup.bundle import BundleEntry, write_manifest
 from testbed.bringup.upstream import UPSTREAMS, Kind, Upstream, Workload
+from testbed.errors import ConfigError
 
 STAND_IN_LABEL = "testbed.io/stand-in"
 STAND_IN_IMAGE = "registry.invalid/testbed-stand-in/{name}:stand-in"
@@ -26,9 +36,11 @@ README = """\
 
 Written by `testbed bundle --stand-in`. It imitates the pinned upstream releases so that
 `testbed up --target sim --bundle THIS_DIR` runs the whole bring-up with no network:
-per upstream component, the CRDs of the kinds the testbed uses (open schemas,
-x-kubernetes-preserve-unknown-fields) and the controller workloads under their upstream
-names and namespaces, running the non-existent image registry.invalid/testbed-stand-in/*.
+per upstream component, its CRDs (open-schema stand-ins for the kinds the testbed uses,
+`crdsFrom: stand-in` in bundle.yaml; with --real-crds, the real ones of the pinned release when
+they were in the upstream cache, `crdsFrom: upstream`, conversion webhooks dropped) and the controller
+workloads under their upstream names and namespaces, running the non-existent image
+registry.invalid/testbed-stand-in/*.
 No operator code is in here. On sim, the kwok Stages in sim/stages.yaml set the status an
 operator would (CephCluster HEALTH_OK, Application Synced/Healthy, ...); checks relying on
 them are reported as "simulated". For a real cluster use `testbed bundle DIR`.
@@ -99,8 +111,9 @@ def controller_docs(up: Upstream, namespace: str | None = None) -> list[Obj]:
     return docs
 
 
-def _stage(name: str, kind: Kind, not_ready_key: str, ready_values: list[str], status: str) -> Obj:
-    return {
+def _stage(name: str, kind: Kind, not_ready_key: str, ready_values: list[str], status: str,
+           main_resource: frozenset[tuple[str, str]] = frozenset()) -> Obj:
+    stage = {
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
         "kind": "Stage",
         "metadata": {"name": f"testbed-stand-in-{name}"},
@@ -115,6 +128,9 @@ def _stage(name: str, kind: Kind, not_ready_key: str, ready_values: list[str], s
             "next": {"statusTemplate": status},
         },
     }
+    if (kind.api_version, kind.kind) in main_resource:  # its CRD has no status subresource (ArgoCD's Application)
+        stage["spec"]["next"]["statusSubresource"] = ""
+    return stage
 
 
 _READY_CONDITION = """\
@@ -127,47 +143,107 @@ conditions:
 """
 
 
-def sim_stages() -> list[Obj]:
-    """kwok Stages that play the operators: each drives one kind's status to what its operator reports when ready."""
+def sim_stages(main_resource: frozenset[tuple[str, str]] = frozenset()) -> list[Obj]:
+    """kwok Stages that play the operators: each drives one kind's status to what its operator reports when ready.
+
+    `main_resource`: (apiVersion, kind) whose CRD has no status subresource; their Stage patches the object itself.
+    """
     kinds = {(k.group, k.kind): k for u in UPSTREAMS for k in u.kinds}
+    m = main_resource
     return [
         _stage("cephcluster", kinds["ceph.rook.io", "CephCluster"], ".status.ceph.health", ["HEALTH_OK"],
-               "phase: Ready\nstate: Created\nceph:\n  health: HEALTH_OK\n" + _READY_CONDITION),
-        _stage("cephblockpool", kinds["ceph.rook.io", "CephBlockPool"], ".status.phase", ["Ready"], "phase: Ready\n"),
+               "phase: Ready\nstate: Created\nceph:\n  health: HEALTH_OK\n" + _READY_CONDITION, m),
+        _stage("cephblockpool", kinds["ceph.rook.io", "CephBlockPool"], ".status.phase", ["Ready"], "phase: Ready\n", m),
         _stage("cnpg-cluster", kinds["postgresql.cnpg.io", "Cluster"], ".status.phase", ["Cluster in healthy state"],
                "phase: Cluster in healthy state\ninstances: {{ .spec.instances }}\nreadyInstances: {{ .spec.instances }}\n"
-               + _READY_CONDITION),
-        _stage("cnpg-database", kinds["postgresql.cnpg.io", "Database"], ".status.applied", ["true"], "applied: true\n"),
-        _stage("redis", kinds["redis.redis.opstreelabs.in", "Redis"], ".status.phase", ["Ready"], "phase: Ready\n" + _READY_CONDITION),
+               + _READY_CONDITION, m),
+        _stage("cnpg-database", kinds["postgresql.cnpg.io", "Database"], ".status.applied", ["true"], "applied: true\n", m),
+        _stage("redis", kinds["redis.redis.opstreelabs.in", "Redis"], ".status.phase", ["Ready"], "phase: Ready\n" + _READY_CONDITION, m),
         _stage("httpproxy", kinds["projectcontour.io", "HTTPProxy"], ".status.currentStatus", ["valid"],
-               "currentStatus: valid\ndescription: Valid HTTPProxy (simulated)\n"),
+               "currentStatus: valid\ndescription: Valid HTTPProxy (simulated)\n", m),
         _stage("application", kinds["argoproj.io", "Application"], ".status.sync.status", ["Synced"],
-               "sync:\n  status: Synced\nhealth:\n  status: Healthy\n"),
+               "sync:\n  status: Synced\nhealth:\n  status: Healthy\n", m),
         _stage("eventlistener", kinds["triggers.tekton.dev", "EventListener"], '.status.conditions.[] | select( .type == "Ready" ) | .status', ["True"],
-               _READY_CONDITION),
+               _READY_CONDITION, m),
     ]
 
 
-def write_stand_in_bundle(directory: Path) -> list[BundleEntry]:
-    """Write the stand-in bundle into `directory` (created if needed); returns its entries."""
+def _served(crds: list[Obj]) -> set[tuple[str, str]]:
+    return {(f"{d['spec']['group']}/{v['name']}", d["spec"]["names"]["kind"])
+            for d in crds for v in d["spec"].get("versions") or [] if v.get("served")}
+
+
+def _for_sim(crd_doc: Obj) -> Obj:
+    """A real CRD as sim needs it: without its conversion webhook (no webhook server runs on sim)."""
+    spec = crd_doc.get("spec") or {}
+    if (spec.get("conversion") or {}).get("strategy") == "Webhook":
+        spec["conversion"] = {"strategy": "None"}
+    return crd_doc
+
+
+def upstream_crds(name: str, *, manifests_root: Path | None = None, cache: Path | None = None) -> list[Obj] | None:
+    """The real CRDs of an upstream component from the upstream cache alone (no network), or None.
+
+    None when versions.yaml gives no file for it (Helm charts) or any of its files is not cached.
+    """
+    from testbed.bringup.download import load_versions, pins_of
+    from testbed.bringup.fetch import Fetcher, upstream_cache
+    from testbed.render import default_root
+
+    try:
+        versions = load_versions(manifests_root or default_root())
+        comp = next((c for c in versions["components"] if c.get("name") == name), None)
+        pins = pins_of(comp, crds=True) if comp and comp.get("install") == "manifests" else []
+    except ConfigError:
+        return None
+    if not pins:
+        return None
+    loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    fetcher = Fetcher(cache=cache or upstream_cache(), proxy="")
+    docs: list[Obj] = []
+    for pin in pins:
+        got = fetcher.local(pin)
+        if got is None:
+            return None
+        docs.extend(_for_sim(d) for d in yaml.load_all(got.data, Loader=loader)
+                    if isinstance(d, dict) and d.get("kind") == "CustomResourceDefinition")
+    return docs or None
+
+
+def write_stand_in_bundle(directory: Path, *, real_crds: bool = False, manifests_root: Path | None = None,
+                          cache: Path | None = None) -> list[BundleEntry]:
+    """Write the stand-in bundle into `directory` (created if needed); returns its entries.
+
+    `real_crds`: use a component's real CRDs when the upstream cache holds them (see the module docstring).
+    """
     directory.mkdir(parents=True, exist_ok=True)
+    dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     entries = []
+    main_resource: set[tuple[str, str]] = set()
     for up in UPSTREAMS:
         sub = directory / up.name
         sub.mkdir(exist_ok=True)
         crds_file = None
+        crds_from = None
         if up.kinds:
-            (sub / "crds.yaml").write_text(yaml.safe_dump_all([crd(k) for k in up.kinds], sort_keys=False))
+            real = (upstream_crds(up.name, manifests_root=manifests_root, cache=cache) if real_crds else None) or []
+            served = _served(real)
+            missing = [crd(k) for k in up.kinds if (k.api_version, k.kind) not in served]
+            crds_from = "upstream" if real and not missing else "stand-in" if not real else "upstream+stand-in"
+            (sub / "crds.yaml").write_text(yaml.dump_all(real + missing, Dumper=dumper, sort_keys=False))
             crds_file = f"{up.name}/crds.yaml"
+            main_resource |= {(f"{d['spec']['group']}/{v['name']}", d["spec"]["names"]["kind"]) for d in real
+                              for v in d["spec"].get("versions") or [] if "status" not in (v.get("subresources") or {})}
         # A per-env namespace ("testbed-{env}-shop") stays a pattern; bring-up fills it in.
         (sub / "install.yaml").write_text(yaml.safe_dump_all(controller_docs(up, up.namespace), sort_keys=False))
         images = [STAND_IN_IMAGE.format(name=w.name) for w in up.workloads]
-        entries.append(BundleEntry(up.name, up.component, up.namespace, up.profiles, crds_file, f"{up.name}/install.yaml", tuple(images)))
+        entries.append(BundleEntry(up.name, up.component, up.namespace, up.profiles, crds_file, f"{up.name}/install.yaml",
+                                   tuple(images), crds_from=crds_from))
     (directory / "sim").mkdir(exist_ok=True)
-    (directory / "sim" / "stages.yaml").write_text(yaml.safe_dump_all(sim_stages(), sort_keys=False))
+    (directory / "sim" / "stages.yaml").write_text(yaml.safe_dump_all(sim_stages(frozenset(main_resource)), sort_keys=False))
     (directory / "README.md").write_text(README)
     write_manifest(directory, entries, stand_in=True, sim_stages="sim/stages.yaml")
     return entries
 
 
-__all__ = ["NEVER_READY_ANNOTATION", "STAND_IN_LABEL", "sim_stages", "write_stand_in_bundle"]
+__all__ = ["NEVER_READY_ANNOTATION", "STAND_IN_LABEL", "sim_stages", "upstream_crds", "write_stand_in_bundle"]
