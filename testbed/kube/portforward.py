@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 import os
 import re
 import shutil
@@ -48,6 +49,7 @@ _KLOG_ERROR = re.compile(r"^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (.*)$")
 _TARGET = re.compile(r"^(svc|service|services|pod|pods|deploy|deployment|deployments|rs|replicaset|replicasets"
                      r"|sts|statefulset|statefulsets)/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 _PR_SET_PDEATHSIG = 1
+log = logging.getLogger(__name__)
 
 
 # -- reading kubectl's output ------------------------------------------------------------------
@@ -351,6 +353,8 @@ class PortForwards:
         forward.run = _Run(self.command(forward.target, forward.remote_port, forward.local_port), self._watchdog)
         forward.pids.append(forward.run.process.pid)
         forward.restarts += 1
+        log.warning("port-forward %s:%s on %s restarted (%d so far); %s", forward.target, forward.remote_port,
+                    forward.address, forward.restarts, forward.last_exit)
 
     # -- looking ------------------------------------------------------------------------------
     def forwards(self) -> list[Forward]:

@@ -65,6 +65,14 @@ def conform(shop: Shop, suite: str) -> tuple[subprocess.CompletedProcess[str], d
     return proc, summary, elapsed
 
 
+def why(proc: subprocess.CompletedProcess[str], suite: str) -> str:
+    """For a failed assertion: conform's output and the failing part of the suite's pytest log."""
+    logs = sorted(Path(line.split("report: ", 1)[1]).parent / "pytest" / f"{suite}.log"
+                  for line in proc.stdout.splitlines() if line.startswith("report: "))
+    suite_log = logs[-1].read_text(errors="replace")[-6000:] if logs and logs[-1].exists() else ""
+    return f"{proc.stdout[-1500:]}\n{proc.stderr[-1500:]}\n{suite_log}"
+
+
 def test_access_gives_loopback_forwards_of_its_own(shop_through_cluster: Shop, record_property) -> None:
     shop = shop_through_cluster
     target = shop.kube_target()
@@ -92,7 +100,7 @@ def test_e2e_suite_passes_through_the_forwards(shop_through_cluster: Shop, recor
 
     proc, summary, elapsed = conform(shop, "e2e")
 
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0, why(proc, "e2e")
     e2e = summary["suites"]["e2e"]
     assert summary["target"] == "kube" and summary["verdict"] == "pass"
     assert e2e["passed"] > 20 and e2e["failed"] == e2e["errors"] == e2e["skipped"] == 0, e2e
@@ -110,7 +118,7 @@ def test_ui_suite_passes_through_the_forwarded_web(shop_through_cluster: Shop, r
 
     proc, summary, elapsed = conform(shop, "ui")
 
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert proc.returncode == 0, why(proc, "ui")
     ui = summary["suites"]["ui"]
     assert ui["passed"] > 5 and ui["failed"] == ui["errors"] == ui["skipped"] == 0, ui
     assert request_lines(web_log) > before + ui["passed"]
