@@ -208,7 +208,7 @@ def network_policy(service: str) -> Obj:
     if callers:
         ingress.append({"from": callers, "ports": _tcp(serving_port(service))})
     if service != "web":
-        ingress.append({"from": [_ns_peer(spec.MONITORING_NAMESPACE)], "ports": _tcp(spec.METRICS_PORT)})
+        ingress.append({"from": [dict(spec.METRICS_SCRAPER_PEER)], "ports": _tcp(spec.METRICS_PORT)})
     egress: list[Obj] = [{"to": [_shop_peer(dep)], "ports": _tcp(spec.GRPC_PORT)} for dep in DEPENDENCIES[service]]
     if service in spec.DB_SERVICES:
         egress.append({"to": [{"podSelector": {"matchLabels": {"cnpg.io/cluster": spec.POSTGRES_CLUSTER}}}],

@@ -61,7 +61,10 @@ PUBLIC_GRPC: tuple[str, ...] = GRPC_SERVICES  # routed through Contour as h2c up
 # Who may reach the pods from outside the shop (NetworkPolicy peers).
 CONTOUR_NAMESPACE = "projectcontour"
 CONTOUR_ENVOY_LABELS = {"app": "envoy"}
-MONITORING_NAMESPACE = "monitoring"
+# Metrics scrapers (Prometheus) may be in any namespace labelled so: `kubectl label namespace
+# <prometheus-ns> testbed.io/metrics-scraper=true`. No namespace name is assumed.
+METRICS_SCRAPER_LABEL = "testbed.io/metrics-scraper"
+METRICS_SCRAPER_PEER = {"namespaceSelector": {"matchLabels": {METRICS_SCRAPER_LABEL: "true"}}}
 CNPG_OPERATOR_NAMESPACE = "cnpg-system"
 
 

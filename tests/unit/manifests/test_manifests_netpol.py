@@ -45,7 +45,7 @@ def test_ingress_admits_exactly_the_callers(renders: Renders, service: str) -> N
     if service != "web":
         metrics = [rule for rule in policy["ingress"] if rule is not serving[0]]
         assert metrics == [{"from": [{"namespaceSelector": {"matchLabels": {
-            "kubernetes.io/metadata.name": spec.MONITORING_NAMESPACE}}}],
+            spec.METRICS_SCRAPER_LABEL: "true"}}}],
             "ports": [{"protocol": "TCP", "port": spec.METRICS_PORT}]}]
 
 
