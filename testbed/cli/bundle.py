@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from testbed.errors import ConfigError, ExitCode
+from testbed.manifests_gen.spec import ENVS
 
 
 @click.command()
@@ -17,7 +18,7 @@ from testbed.errors import ConfigError, ExitCode
 @click.option("--real-crds", is_flag=True,
               help="with --stand-in: use the real upstream CRDs where the upstream cache holds them (no network; "
                    "bundle.yaml marks crdsFrom per component). Stricter, but a sim bring-up is about 5x slower.")
-@click.option("--env", "env_name", type=click.Choice(["dev", "stg", "prd"]), default="dev", show_default=True,
+@click.option("--env", "env_name", type=click.Choice(ENVS), default="dev", show_default=True,
               help="environment whose values render per-env Helm charts (NATS)")
 @click.option("--record-checksums", is_flag=True, help="trust on first use: record the sha256 of pins marked 'unverified'")
 @click.option("--only", "only", default=None, metavar="COMPONENT[,..]",

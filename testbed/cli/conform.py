@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from testbed.cli.kube_options import cluster_options, kube_flags
 from testbed.cli.options import config_from, target_options
 from testbed.errors import ExitCode
 
@@ -97,6 +98,7 @@ def _summary_table(summary: RunSummary) -> Table:
 
 @click.command(epilog=CONFORM_EXIT_CODES)
 @target_options
+@cluster_options
 @click.option("--suite", "suite_flag", default=None, metavar="e2e,ui,...", help="Comma-separated suites; default from config.")
 @click.option("-n", "workers", default=None, metavar="auto|N", help="pytest-xdist workers per suite.")
 @click.option("--reports-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -104,7 +106,7 @@ def _summary_table(summary: RunSummary) -> Table:
 @click.option("--suites-dir", type=click.Path(file_okay=False, path_type=Path), default=None, hidden=True)
 def conform(
     target: str | None, config_path: Path | None, suite_flag: str | None, workers: str | None,
-    reports_dir: Path | None, suites_dir: Path | None,
+    reports_dir: Path | None, suites_dir: Path | None, **kube: Any,
 ) -> ExitCode:
     """Run the conformance suites against the current testbed and write reports/<run-id>/.
 
@@ -119,7 +121,7 @@ def conform(
 
     selected = parse_suite_flag(suite_flag)
     pytest_workers = parse_workers(workers)
-    config = config_from(config_path, target=target, suites=selected, reports_dir=reports_dir)
+    config = config_from(config_path, target=target, suites=selected, reports_dir=reports_dir, **kube_flags(kube))
     suites = resolve_suites(config.suites, suites_dir or default_suites_dir())
     plan = ConformPlan(config, suites, config.reports_dir, config_path, pytest_workers)
 

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 import click
 from rich.table import Table
 
+from testbed.manifests_gen.spec import ENVS, PROFILES
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -16,12 +18,17 @@ def kube_options(func: F) -> F:
     """--profile/--env/--context/--kubeconfig/--bundle; they land in config `kube.*`."""
     func = click.option("--bundle", type=click.Path(path_type=Path, file_okay=False), default=None,
                         help="kube/sim: upstream bundle dir (`testbed bundle DIR`); sim defaults to a stand-in bundle")(func)
+    return cluster_options(func)
+
+
+def cluster_options(func: F) -> F:
+    """--profile/--env/--context/--kubeconfig: which cluster and which testbed on it (for commands that install nothing)."""
     func = click.option("--kubeconfig", type=click.Path(path_type=Path, dir_okay=False), default=None,
                         help="kube: kubeconfig file (default $KUBECONFIG or ~/.kube/config)")(func)
     func = click.option("--context", default=None, help="kube: kubeconfig context (default: current)")(func)
-    func = click.option("--env", "env_name", type=click.Choice(["dev", "stg", "prd"]), default=None,
+    func = click.option("--env", "env_name", type=click.Choice(ENVS), default=None,
                         help="kube/sim: environment overlay (default dev)")(func)
-    func = click.option("--profile", type=click.Choice(["minimal", "full"]), default=None,
+    func = click.option("--profile", type=click.Choice(PROFILES), default=None,
                         help="kube/sim: minimal (shop, datastores, ingress) or full (everything); default minimal")(func)
     return func
 

@@ -56,8 +56,11 @@ def request_lines(log: Path) -> int:
 def conform(shop: Shop, suite: str) -> tuple[subprocess.CompletedProcess[str], dict, float]:
     reports = shop.root / f"reports-{suite}-{time.monotonic_ns()}"
     start = time.monotonic()
+    # the cluster comes from flags here (the suite processes must inherit it from conform), not from TESTBED_KUBE__*
+    env = {k: v for k, v in shop.kube_environ().items() if not k.startswith("TESTBED_KUBE__")}
     proc = subprocess.run([sys.executable, "-m", "testbed.cli.main", "conform", "--target", "kube", "--suite", suite,
-                           "--reports-dir", str(reports)], env=shop.kube_environ(), cwd=REPO, capture_output=True,
+                           "--kubeconfig", str(shop.kubeconfig), "--env", "dev", "--profile", "minimal",
+                           "--reports-dir", str(reports)], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=CONFORM_TIMEOUT_S)
     elapsed = time.monotonic() - start
     summaries = sorted(reports.glob("*/summary.json"))
