@@ -205,4 +205,7 @@ def test_render_passes_server_dry_run(profile: str, sim_cluster: Any, sim_api: K
             sim_api.delete("v1", "Namespace", name)
         for name in created:  # the next profile's dry run needs them gone, not terminating
             sim_api.wait_until_gone("v1", "Namespace", name, timeout_s=90)
-        subprocess.run([*kubectl, "delete", "--wait=false", *sum((["-f", c] for c in crds), [])], capture_output=True, timeout=60)
+        # wait for the CRDs to be gone: the next profile re-applies them, and a CRD that is still
+        # terminating then never becomes Established (seen as a flaky `kubectl wait` failure)
+        subprocess.run([*kubectl, "delete", "--wait=true", "--timeout=90s", "--ignore-not-found", *sum((["-f", c] for c in crds), [])],
+                       capture_output=True, timeout=120)
