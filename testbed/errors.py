@@ -24,6 +24,7 @@ class TestbedError(Exception):
     """Base class. `exit_code` says how the CLI ends when this escapes."""
 
     exit_code: ExitCode = ExitCode.FAILED
+    __test__ = False  # a name starting with "Test": pytest must not try to collect it where tests import it
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
