@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from testbed.errors import ConfigError
+from testbed.manifests_gen.gitops import repo_problem, revision_problem
 from testbed.shop.topology import ALL_SERVICES
 
 DEFAULT_FILE = Path("testbed.yaml")
@@ -56,6 +57,24 @@ class KubeSettings(_Model):
     harbor_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$",
                                    description="full profile: Harbor's URL from this machine (its ingress external URL) "
                                                "for the bootstrap; unset: a port-forward to svc/harbor-core")
+    gitops_repo: str | None = Field(None, description="full profile: the Git repository Argo CD syncs (your copy of "
+                                                      "this one); unset: the placeholder, and Argo CD cannot sync")
+    gitops_revision: str | None = Field(None, description="full profile: the branch, tag or commit the env's "
+                                                          "Applications track; unset: the env's branch (dev, stg, prd)")
+
+    @field_validator("gitops_repo")
+    @classmethod
+    def _gitops_repo(cls, value: str | None) -> str | None:
+        if value is not None and (why := repo_problem(value)) is not None:
+            raise ValueError(why)
+        return value
+
+    @field_validator("gitops_revision")
+    @classmethod
+    def _gitops_revision(cls, value: str | None) -> str | None:
+        if value is not None and (why := revision_problem(value)) is not None:
+            raise ValueError(why)
+        return value
 
 
 class Config(_Model):

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from testbed.errors import ConfigError, MissingTool, TestbedError
+from testbed.manifests_gen.gitops import GitOpsSource, overlay_patches
 from testbed.manifests_gen.spec import COMPONENT_LABEL, ENVS, HARBOR_HOST, HARBOR_PROJECT, LOCAL_REGISTRY, PROFILES
 from testbed.shop.topology import ALL_SERVICES
 
@@ -71,20 +72,35 @@ def _build(directory: Path, timeout_s: float) -> str:
 
 
 def render(profile: str, env: str, *, root: Path | None = None, image_tag: str | None = None,
+           gitops_repo: str | None = None, gitops_revision: str | None = None,
            timeout_s: float = RENDER_TIMEOUT_S) -> str:
-    """Multi-document YAML of the overlay; `image_tag` sets the tag of every shop image (a commit SHA)."""
+    """Multi-document YAML of the overlay.
+
+    `image_tag` sets the tag of every shop image (a commit SHA). `gitops_repo`/`gitops_revision`
+    (full profile) point the env's Argo CD Applications at the user's repository instead of the
+    committed placeholder (testbed.manifests_gen.gitops); the revision defaults to the env's branch.
+    """
     overlay = overlay_dir(profile, env, root)
-    if image_tag is None:
+    patches: list[dict[str, Any]] = []
+    images: list[dict[str, str]] = []
+    if image_tag is not None:
+        if not _TAG.match(image_tag) or image_tag == "latest":
+            raise ConfigError(f"image tag {image_tag!r} is not a pinned tag (use the commit SHA)", field="image-tag")
+        images = [{"name": f"{registry}/shop-{service}", "newTag": image_tag} for service in ALL_SERVICES
+                  for registry in (f"{HARBOR_HOST}/{HARBOR_PROJECT}", LOCAL_REGISTRY)]
+    source = GitOpsSource.resolve(env, gitops_repo, gitops_revision)
+    if source is not None and profile == "full":  # the minimal profile has no Argo CD
+        patches = overlay_patches(env, source)
+    if not images and not patches:
         return _build(overlay, timeout_s)
-    if not _TAG.match(image_tag) or image_tag == "latest":
-        raise ConfigError(f"image tag {image_tag!r} is not a pinned tag (use the commit SHA)", field="image-tag")
     with tempfile.TemporaryDirectory(prefix="testbed-render-") as tmp:
         # kustomize refuses absolute resource paths; a relative one from the temp dir works.
-        names = [f"{registry}/shop-{service}" for service in ALL_SERVICES
-                 for registry in (f"{HARBOR_HOST}/{HARBOR_PROJECT}", LOCAL_REGISTRY)]
-        wrapper = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-                   "resources": [os.path.relpath(overlay.resolve(), tmp)],
-                   "images": [{"name": name, "newTag": image_tag} for name in names]}
+        wrapper: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                                   "resources": [os.path.relpath(overlay.resolve(), tmp)]}
+        if images:
+            wrapper["images"] = images
+        if patches:
+            wrapper["patches"] = patches
         Path(tmp, "kustomization.yaml").write_text(yaml.safe_dump(wrapper), encoding="utf-8")
         return _build(Path(tmp), timeout_s)
 
