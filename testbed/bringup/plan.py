@@ -23,6 +23,7 @@ from testbed.bringup.harbor import bootstrap_refs, bootstrap_waits
 from testbed.bringup.upstream import all_kinds
 from testbed.errors import ConfigError
 from testbed.kube.objects import Obj, object_label
+from testbed.manifests_gen.gitops import placeholder_warning
 from testbed.render import by_component, documents, render
 
 STAGES = ("storage", "ingress", "registry", "operators", "instances", "shop")
@@ -63,6 +64,8 @@ class Plan:
     sim_stages: str | None = None
     state_dir: str = ""
     harbor_url: str | None = None  # kube.harbor_url; None: the Harbor bootstrap port-forwards to svc/harbor-core
+    tls_ca_dir: str = ""  # the testbed CA (ca.crt, ca.key) that signs the ingress certificate; "" = none needed
+    warnings: list[str] = field(default_factory=list)  # one line each, shown before the bring-up and recorded
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -170,11 +173,17 @@ class _Builder:
 
 def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, sim: bool, kubeconfig: str,
                context: str | None, workdir: Path, timeout_cap_s: float | None = None,
-               rendered_text: str | None = None, harbor_url: str | None = None) -> Plan:
-    """Write the step files into `workdir` and return the plan (also written as workdir/plan.json)."""
+               rendered_text: str | None = None, harbor_url: str | None = None, gitops_repo: str | None = None,
+               gitops_revision: str | None = None, tls_ca_dir: Path | None = None) -> Plan:
+    """Write the step files into `workdir` and return the plan (also written as workdir/plan.json).
+
+    `gitops_repo`/`gitops_revision` point Argo CD at the user's repository (testbed.render);
+    `tls_ca_dir` keeps the testbed CA that signs the ingress certificate (default: workdir/ca).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     comps = [c for c in load_components(manifests_root) if profile in (c.get("profiles") or [])]
-    text = rendered_text if rendered_text is not None else render(profile, env, root=manifests_root)
+    text = rendered_text if rendered_text is not None else render(profile, env, root=manifests_root,
+                                                                  gitops_repo=gitops_repo, gitops_revision=gitops_revision)
     rendered = by_component(documents(text))
     b = _Builder(bundle, rendered, profile, env, sim, workdir, timeout_cap_s)
 
@@ -207,6 +216,8 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
             wanted.append({"namespace": ns, "name": name})
     if any(c["name"] == "postgres" for c in comps):
         wanted.append({"namespace": b.shop_ns, "name": "shop-postgres-app"})
+    tls = tls_secrets(rendered.get("contour", []))
+    wanted += tls
     b.steps.append(Step("secrets", "secrets", "namespaces", "secrets", secrets=wanted))
 
     crds = [d for comp in comps for e in ups[comp["name"]] for d in b.crd_docs(e)]
@@ -238,9 +249,24 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
     if deferred:
         b.steps.append(Step("argocd:applications", "argocd", "shop", "argocd", waits=deferred))
     stages = _sim_stages(bundle, crds, workdir) if sim else None
-    plan = Plan(profile, env, sim, kubeconfig, context, b.steps, stages, str(workdir), harbor_url)
+    warnings = [placeholder_warning(env)] if profile == "full" and not sim and gitops_repo is None else []
+    plan = Plan(profile, env, sim, kubeconfig, context, b.steps, stages, str(workdir), harbor_url,
+                str(tls_ca_dir or workdir / "ca") if tls else "", warnings)
     (workdir / PLAN_FILE).write_text(json.dumps(plan.to_json(), indent=1))
     return plan
+
+
+def tls_secrets(docs: Iterable[Obj]) -> list[dict[str, Any]]:
+    """The TLS Secrets the HTTPProxies name ({namespace, name, hosts}), each for every fqdn that uses it."""
+    hosts: dict[tuple[str, str], list[str]] = {}
+    for doc in docs:
+        vhost = (doc.get("spec") or {}).get("virtualhost") or {}
+        secret = (vhost.get("tls") or {}).get("secretName")
+        if doc.get("kind") == "HTTPProxy" and secret and "/" not in secret and vhost.get("fqdn"):
+            names = hosts.setdefault((doc["metadata"]["namespace"], secret), [])
+            if vhost["fqdn"] not in names:
+                names.append(vhost["fqdn"])
+    return [{"namespace": ns, "name": name, "hosts": names} for (ns, name), names in hosts.items()]
 
 
 def _sim_stages(bundle: Bundle, crds: list[Obj], workdir: Path) -> str | None:

@@ -45,6 +45,8 @@ class Recorder:
     elapsed_s: float = 0.0
     changed: int = 0
     failure: StepRecord | None = None
+    warnings: list[str] = field(default_factory=list)  # of the plan, e.g. Argo CD's placeholder repository
+    ca_cert: str | None = None  # the testbed CA certificate clients trust for the ingress (None: no TLS)
     _current: str | None = None
 
     def _step_of(self, data: dict[str, Any]) -> str | None:
@@ -113,7 +115,7 @@ class Recorder:
     def to_json(self) -> dict[str, Any]:
         return {"status": self.status, "rc": self.rc, "elapsed_s": self.elapsed_s, "changed": self.changed,
                 "artifacts": self.artifacts, "failed_step": self.failure.step if self.failure else None,
-                "steps": [asdict(s) for s in self.steps.values()]}
+                "warnings": self.warnings, "ca_cert": self.ca_cert, "steps": [asdict(s) for s in self.steps.values()]}
 
     def write(self, path: Path) -> Path:
         path.write_text(json.dumps(self.to_json(), indent=1))

@@ -1,8 +1,10 @@
 """Secrets generated at bring-up and never committed: JWT signing key, DB and Redis passwords,
-Harbor robot tokens, the Git webhook secret.
+Harbor robot tokens, the Git webhook secret, the ingress TLS certificate.
 
 Each Secret is created only when absent (a re-run changes nothing and never rotates a key a
-running service holds). Values come from `secrets` (CSPRNG); nothing is written to disk.
+running service holds). Values come from `secrets` (CSPRNG); nothing is written to disk,
+except the testbed CA that signs the ingress certificate (testbed.bringup.ingress_tls), kept
+in the state dir so clients trust it once.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from pathlib import Path
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -61,14 +65,27 @@ def secret_content(name: str) -> tuple[str, dict[str, str]]:
     return "Opaque", {"secret": _token()}  # shop-web-session, gitops-webhook, ...
 
 
-def ensure_secrets(api: KubeAPI, wanted: list[dict[str, str]]) -> list[str]:
-    """Create each wanted Secret ({name, namespace}) that does not exist; returns those created."""
+def tls_content(hosts: list[str], ca_dir: Path | None) -> tuple[str, dict[str, str]]:
+    """A `kubernetes.io/tls` Secret for `hosts`, signed by the testbed CA kept in `ca_dir`."""
+    from testbed.bringup.ingress_tls import load_or_create_ca, server_certificate
+    from testbed.errors import TestbedError
+
+    if ca_dir is None:
+        raise TestbedError(f"a TLS Secret for {', '.join(hosts)} needs the CA dir (ca_dir) of the bring-up")
+    return "kubernetes.io/tls", server_certificate(load_or_create_ca(ca_dir), hosts)
+
+
+def ensure_secrets(api: KubeAPI, wanted: list[dict[str, Any]], ca_dir: Path | None = None) -> list[str]:
+    """Create each wanted Secret ({name, namespace[, hosts]}) that does not exist; returns those created.
+
+    An item with `hosts` is a TLS Secret for those names, signed by the CA in `ca_dir`.
+    """
     created = []
     for item in wanted:
         name, namespace = item["name"], item["namespace"]
         if api.get("v1", "Secret", name, namespace) is not None:
             continue
-        kind, data = secret_content(name)
+        kind, data = tls_content(list(item["hosts"]), ca_dir) if item.get("hosts") else secret_content(name)
         api.create({"apiVersion": "v1", "kind": "Secret", "type": kind, "stringData": data,
                     "metadata": {"name": name, "namespace": namespace, "labels": SECRET_LABELS}})
         created.append(f"{namespace}/{name}")

@@ -8,6 +8,7 @@ state dir, so `down` removes what `up` applied and `status` checks what it waite
 
 from __future__ import annotations
 
+import logging
 import shutil
 import time
 from dataclasses import dataclass
@@ -25,6 +26,9 @@ from testbed.kube.objects import ref_label
 from testbed.render import default_root
 
 PREFLIGHT_TIMEOUT_S = 4.0
+# Warnings of the plan go to the "testbed.bringup" logger; with no logging configured, Python
+# prints a WARNING as its bare message on stderr (logging.lastResort): one line in the output.
+log = logging.getLogger("testbed.bringup")
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,8 @@ class ClusterSpec:
     state_dir: Path
     timeout_cap_s: float | None = None
     harbor_url: str | None = None  # how the Harbor bootstrap reaches Harbor (else a port-forward)
+    gitops_repo: str | None = None  # kube.gitops_repo: the repository Argo CD syncs (else the placeholder)
+    gitops_revision: str | None = None  # kube.gitops_revision (else the env's branch)
 
 
 class BringUp:
@@ -83,7 +89,14 @@ class BringUp:
         return build_plan(bundle=self.bundle(workdir), manifests_root=self.spec.manifests_root or default_root(),
                           profile=self.spec.profile, env=self.spec.env, sim=self.spec.sim,
                           kubeconfig=str(self.spec.kubeconfig.resolve()), context=self.spec.context,
-                          workdir=workdir / "plan", timeout_cap_s=self.spec.timeout_cap_s, harbor_url=self.spec.harbor_url)
+                          workdir=workdir / "plan", timeout_cap_s=self.spec.timeout_cap_s, harbor_url=self.spec.harbor_url,
+                          gitops_repo=self.spec.gitops_repo, gitops_revision=self.spec.gitops_revision,
+                          tls_ca_dir=self.ca_dir)
+
+    @property
+    def ca_dir(self) -> Path:
+        """The testbed CA of this target (ca.crt to trust, ca.key 0600); outlives teardowns, shared by envs."""
+        return self.spec.state_dir / "ca"
 
     def _save(self, plan_dir: Path) -> None:
         if self.saved.exists():
@@ -110,8 +123,12 @@ class BringUp:
         workdir = self._workdir("bringup")
         plan = self.plan(workdir)
         self._save(workdir / "plan")
+        for line in plan.warnings:
+            log.warning(line)
         record = run_playbook("site.yml", plan_file=workdir / "plan" / PLAN_FILE, workdir=workdir / "runner",
                               ident=f"up-{int(time.time())}", progress=_with_waits(plan, progress))
+        record.warnings = list(plan.warnings)
+        record.ca_cert = str(self.ca_dir / "ca.crt") if plan.tls_ca_dir else None
         record.write(workdir / "bringup.json")
         self.last_record, self.last_workdir = record, workdir
         _raise_on_failure(record, workdir)

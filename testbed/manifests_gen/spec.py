@@ -36,6 +36,9 @@ HARBOR_PULL_SECRET = "harbor-pull"  # full profile: pull-only robot of the Harbo
 LOCAL_REGISTRY = "localhost/testbed"
 PLACEHOLDER_TAG = "0" * 40  # "not built yet"; `testbed render --image-tag SHA` and the CI bot replace it
 INGRESS_DOMAIN = "testbed.internal"
+# kubernetes.io/tls Secret the HTTPProxies name (components/contour); generated at bring-up for
+# their fqdns and signed by the testbed CA in the state dir (testbed.bringup.ingress_tls).
+INGRESS_TLS_SECRET = "shop-ingress-tls"
 
 # Datastore objects the operators create and the shop connects to (same namespace as the shop).
 POSTGRES_CLUSTER = "shop-postgres"
