@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import shutil
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,19 +61,30 @@ def _new_ca() -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
+def _create_ca(directory: Path) -> None:
+    """Write ca.crt and ca.key (0600) into a private temporary directory, then rename it into place:
+    a reader sees both files or neither, and of two bring-ups creating it at once the first wins."""
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}-", dir=directory.parent))
+    try:
+        cert_pem, key_pem = _new_ca()
+        create_private_file(staging / CA_KEY, key_pem)
+        (staging / CA_CERT).write_bytes(cert_pem)
+        try:
+            staging.rename(directory)
+        except OSError:
+            if not (directory / CA_KEY).exists():  # not a concurrent winner: something else is in the way
+                raise TestbedError(f"{directory} exists without {CA_KEY}; remove it to create a new testbed CA "
+                                   "(clients must then trust the new ca.crt)") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def load_or_create_ca(directory: Path) -> CertificateAuthority:
     """The CA kept in `directory` (ca.crt, ca.key mode 0600), created on first use."""
     cert_path, key_path = directory / CA_CERT, directory / CA_KEY
     if not key_path.exists():
-        cert_pem, key_pem = _new_ca()
-        # The certificate first: a reader that sees the key always finds its certificate.
-        directory.mkdir(parents=True, exist_ok=True)
-        tmp = cert_path.with_name(f".{CA_CERT}.new")
-        tmp.write_bytes(cert_pem)
-        if create_private_file(key_path, key_pem):
-            tmp.replace(cert_path)
-        else:  # another bring-up created the CA at the same moment: keep theirs
-            tmp.unlink(missing_ok=True)
+        _create_ca(directory)
     try:
         key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
         cert = x509.load_pem_x509_certificate(cert_path.read_bytes())

@@ -94,3 +94,21 @@ def test_plan_asks_for_one_tls_secret_per_name_with_every_fqdn_that_uses_it() ->
     docs = [proxy("web", HOSTS[0], INGRESS_TLS_SECRET), proxy("grpc", HOSTS[1], INGRESS_TLS_SECRET),
             proxy("plain", "x.example", None), proxy("delegated", "y.example", "other-ns/cert")]
     assert tls_secrets(docs) == [{"namespace": "ns", "name": INGRESS_TLS_SECRET, "hosts": HOSTS}]
+
+
+def test_a_ca_dir_without_its_key_is_refused_not_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "ca").mkdir()
+    (tmp_path / "ca" / CA_CERT).write_text("a user's file")
+    with pytest.raises(TestbedError, match="exists without ca.key"):
+        load_or_create_ca(tmp_path / "ca")
+    assert (tmp_path / "ca" / CA_CERT).read_text() == "a user's file"
+    assert [p.name for p in tmp_path.iterdir()] == ["ca"]  # no staging directory left behind
+
+
+def test_concurrent_creators_end_with_one_ca(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        cas = list(pool.map(lambda _: load_or_create_ca(tmp_path / "ca"), range(8)))
+    assert all(ca.cert == cas[0].cert for ca in cas)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ca"]
