@@ -1,7 +1,7 @@
 """Harbor bootstrap: the project for the shop's images and the robot accounts CI and the shop pull with.
 
 Runs once Harbor is healthy (the bring-up step `harbor:bootstrap`, after Harbor's waits). It talks
-to Harbor's API v2.0 (goharbor/harbor api/v2.0/swagger.yaml) as the admin whose password the
+to Harbor's API v2.0 (testbed.bringup.harbor_api) as the admin whose password the
 bring-up generated (Secret harbor/harbor-admin), with the payloads the harbor step applied
 (ConfigMap harbor/harbor-bootstrap: project.json, robot-<name>.json), and is idempotent:
 
@@ -18,7 +18,7 @@ Harbor is reached at kube.harbor_url (its ingress external URL; an https URL tru
 ingress CA) or, when that is unset, through a port-forward to svc/harbor-core:80.
 
 Secrets never appear in messages: a failed call is ProvisioningFailed("harbor", "<METHOD> <path>:
-HTTP <status> <Harbor's error message>").
+HTTP <status> <Harbor's error message>") (harbor_api).
 """
 
 from __future__ import annotations
@@ -35,14 +35,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-import requests
-
+from testbed.bringup.harbor_api import API, HarborAPI
 from testbed.errors import ProvisioningFailed, TestbedError
 from testbed.kube.api import KubeAPI
 
-API = "/api/v2.0"
 ROBOT_PREFIX = "robot$"  # Harbor's default robot_name_prefix
-ADMIN_USER = "admin"
 MARKER = "harbor-bootstrap"  # annotation on a Secret the bootstrap wrote: "ci"/"pull" (its robot) or "ca"
 CORE_SERVICE, CORE_PORT = "svc/harbor-core", 80
 SCAN_SETTINGS = ("auto_scan", "prevent_vul", "severity")
@@ -83,121 +80,6 @@ def robot_secret() -> str:
 def dockerconfig(registry: str, username: str, password: str) -> str:
     auth = base64.b64encode(f"{username}:{password}".encode()).decode()
     return json.dumps({"auths": {registry: {"username": username, "password": password, "auth": auth}}})
-
-
-class HarborAPI:
-    """Harbor's REST API v2.0, as the admin; every failure is ProvisioningFailed naming the call."""
-
-    def __init__(self, base_url: str, password: str, *, username: str = ADMIN_USER, timeout_s: float = 15.0,
-                 verify: bool | str = True) -> None:
-        self.base = base_url.rstrip("/")
-        self.timeout_s = timeout_s
-        self.session = requests.Session()
-        self.session.auth = (username, password)
-        self.verify = verify  # passed per request: a session's verify loses to $REQUESTS_CA_BUNDLE
-        self.session.headers["Accept"] = "application/json"
-
-    def close(self) -> None:
-        self.session.close()
-
-    def call(self, method: str, path: str, *, ok: tuple[int, ...] = (200,), auth: tuple[str, str] | None = None,
-             **kwargs: Any) -> requests.Response:
-        url = f"{self.base}{API}{path}"
-        what = f"{method} {API}{path.split('?')[0]}"
-        try:
-            resp = self.session.request(method, url, timeout=self.timeout_s, auth=auth, verify=self.verify, **kwargs)
-        except requests.RequestException as err:
-            raise ProvisioningFailed("harbor", f"{what}: Harbor unreachable at {self.base}: {_reason(err)}") from None
-        if resp.status_code not in ok:
-            raise ProvisioningFailed("harbor", f"{what}: HTTP {resp.status_code} {harbor_message(resp)}")
-        return resp
-
-    def call_json(self, method: str, path: str, **kwargs: Any) -> Any:
-        resp = self.call(method, path, **kwargs)
-        try:
-            return resp.json()
-        except ValueError:
-            kind = resp.headers.get("Content-Type", "no content type")
-            raise ProvisioningFailed("harbor", f"{method} {API}{path}: HTTP {resp.status_code} but not JSON ({kind}): "
-                                               f"is {self.base} Harbor?") from None
-
-    # -- reads -----------------------------------------------------------------------------
-    def health(self) -> Obj:
-        body: Obj = self.call_json("GET", "/health")
-        return body
-
-    def systeminfo(self) -> Obj:
-        body: Obj = self.call_json("GET", "/systeminfo")
-        return body
-
-    def check_admin(self) -> None:
-        """GET /users/current: 401 when the admin password is wrong (Harbor falls back to anonymous)."""
-        self.call("GET", "/users/current")
-
-    def ca_cert(self) -> str | None:
-        """Harbor's default root CA (PEM), None when Harbor has none (plain HTTP: 404)."""
-        resp = self.call("GET", "/systeminfo/getcert", ok=(200, 404))
-        return resp.text if resp.status_code == 200 else None
-
-    def project(self, name: str) -> Obj | None:
-        found = self.call_json("GET", "/projects", params={"name": name, "page_size": 100}) or []
-        return next((p for p in found if p.get("name") == name), None)
-
-    def robot(self, project_id: int, full_name: str) -> Obj | None:
-        query = f"Level=project,ProjectID={project_id}"
-        found = self.call_json("GET", "/robots", params={"q": query, "page_size": 100}) or []
-        return next((r for r in found if r.get("name") == full_name), None)
-
-    def robot_can_log_in(self, username: str, password: str, project_id: int) -> bool:
-        """Does this robot credential authenticate? A wrong secret is anonymous, and anonymous is 401 here."""
-        resp = self.call("GET", "/users/current/permissions", ok=(200, 401), auth=(username, password),
-                         params={"scope": f"/project/{project_id}", "relative": "true"})
-        return resp.status_code == 200
-
-    # -- writes ----------------------------------------------------------------------------
-    def create_project(self, payload: Obj) -> bool:
-        """True when created, False when it already existed (409)."""
-        return self.call("POST", "/projects", ok=(201, 409), json=payload).status_code == 201
-
-    def update_project(self, project_id: int, payload: Obj) -> None:
-        self.call("PUT", f"/projects/{project_id}", json=payload)
-
-    def create_robot(self, payload: Obj) -> Obj | None:
-        """RobotCreated {id, name, secret}; None when a robot of that name already exists (409)."""
-        resp = self.call("POST", "/robots", ok=(201, 409), json=payload)
-        if resp.status_code == 409:
-            return None
-        try:
-            created: Obj = resp.json()
-        except ValueError:
-            raise ProvisioningFailed("harbor", f"POST {API}/robots: HTTP 201 without the created robot") from None
-        return created
-
-    def refresh_secret(self, robot_id: int, secret: str) -> None:
-        self.call("PATCH", f"/robots/{robot_id}", json={"secret": secret})
-
-
-def _reason(err: requests.RequestException) -> str:
-    """The innermost cause in one line: "ConnectionError: [Errno 111] Connection refused", "SSLError: ... verify failed"."""
-    cause: BaseException = err
-    while True:
-        inner = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) else (
-            getattr(cause, "reason", None) or cause.__cause__ or cause.__context__)
-        if not isinstance(inner, BaseException) or inner is cause:
-            break
-        cause = inner
-    text = str(cause).split(": ", 1)[-1] if "Max retries" in str(cause) else str(cause)
-    return f"{type(err).__name__}: {text.splitlines()[0] if text else type(cause).__name__}"[:300]
-
-
-def harbor_message(resp: requests.Response) -> str:
-    """Harbor's own error text ({"errors": [{"code", "message"}]}), else the reason phrase."""
-    try:
-        errors = resp.json().get("errors") or []
-        text = "; ".join(f"{e.get('code', '')}: {e.get('message', '')}".strip(": ") for e in errors)
-    except (ValueError, AttributeError):
-        text = ""
-    return text or resp.reason or "no message"
 
 
 @dataclass

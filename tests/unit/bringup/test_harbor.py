@@ -14,7 +14,8 @@ import pytest
 import requests
 
 from testbed.bringup.bundle import load_bundle
-from testbed.bringup.harbor import MARKER, bootstrap_refs, bootstrap_waits, dockerconfig, harbor_message, registry_host, robot_secret
+from testbed.bringup.harbor import MARKER, bootstrap_refs, bootstrap_waits, dockerconfig, registry_host, robot_secret
+from testbed.bringup.harbor_api import harbor_message
 from testbed.bringup.plan import build_plan
 from testbed.bringup.readiness import evaluate_object
 from testbed.bringup.record import PHASES, Recorder
