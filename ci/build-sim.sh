@@ -16,12 +16,14 @@ export CGO_ENABLED=0 GOFLAGS="-buildvcs=false -trimpath"
 have() { [ -x "$bin/$1" ]; }
 log() { printf '[build-sim] %s\n' "$*" >&2; }
 
-# Every scratch module dir (and a half-written binary) is removed however the script ends.
-work_dirs=()
-cleanup() {
-  if [ "${#work_dirs[@]}" -gt 0 ]; then rm -rf "${work_dirs[@]}"; fi
-  rm -f "$bin"/*.tmp
-}
+# Binaries are built into a staging dir of this run inside $bin (same filesystem, so the final
+# mv is an atomic rename) and never under a shared name: a concurrent build of the same cache
+# neither overwrites our half-written binary nor has its own removed by our cleanup.
+staging="$(mktemp -d "$bin/.staging.XXXXXX")"
+# Every scratch module dir and this run's staging dir (with any half-written binary) are
+# removed however the script ends; nothing of another run is touched.
+work_dirs=("$staging")
+cleanup() { rm -rf "${work_dirs[@]}"; }
 trap cleanup EXIT
 
 k8s_bins=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
@@ -61,8 +63,8 @@ GO
     ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION} -X k8s.io/client-go/pkg/version.gitMajor=${major} -X k8s.io/client-go/pkg/version.gitMinor=${minor_num}"
     for b in "${need_k8s[@]}"; do
       log "building $b"
-      go build -ldflags "$ldflags" -o "$bin/$b.tmp" "k8s.io/kubernetes/cmd/$b"
-      mv "$bin/$b.tmp" "$bin/$b"
+      go build -ldflags "$ldflags" -o "$staging/$b" "k8s.io/kubernetes/cmd/$b"
+      mv "$staging/$b" "$bin/$b"
     done
   )
 fi
@@ -74,15 +76,16 @@ if ! have etcd; then
     cd "$work_etcd"
     go mod init testbed.local/etcdbuild >/dev/null 2>&1
     go get "go.etcd.io/etcd/server/v3@${ETCD_VERSION}" >&2
-    go build -ldflags "-s -w" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3
-    mv "$bin/etcd.tmp" "$bin/etcd"
+    go build -ldflags "-s -w" -o "$staging/etcd" go.etcd.io/etcd/server/v3
+    mv "$staging/etcd" "$bin/etcd"
   )
 fi
 
 for b in kwok kwokctl; do
   if ! have "$b"; then
     log "$b $KWOK_VERSION"
-    GOBIN="$bin" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/$b@${KWOK_VERSION}"
+    GOBIN="$staging" go install -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/$b@${KWOK_VERSION}"
+    mv "$staging/$b" "$bin/$b"
   fi
 done
 echo "$bin"
