@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import textwrap
 import time
@@ -142,13 +143,21 @@ def test_a_kwok_that_never_watches_times_out_and_is_stopped(sim_state: Path, tmp
 
 def test_stop_tolerates_a_process_that_exits_first(sim_state: Path, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pid of a child that has already exited and been reaped: whatever a future stop() does
+    # with it, it can never signal a live process of ours (never the pytest worker itself).
+    child = subprocess.Popen(["true"])
+    assert child.wait(timeout=30) == 0
+    dead_pid = child.pid
     (sim_state / "pids").mkdir()
-    (sim_state / "pids" / "kwok.pid").write_text(str(os.getpid()))
+    (sim_state / "pids" / "kwok.pid").write_text(str(dead_pid))
     monkeypatch.setattr(sim_operators, "_alive", lambda pid: True)  # alive when read, gone when signalled
+    signalled: list[int] = []
 
     def gone(pid: int, sig: signal.Signals) -> None:
+        signalled.append(pid)
         raise ProcessLookupError(pid)
 
     monkeypatch.setattr(sim_operators.os, "kill", gone)
     assert sim_operators.stop(sim_state / "kubeconfig.yaml") is True
+    assert signalled and set(signalled) == {dead_pid}
     assert not (sim_state / "pids" / "kwok.pid").exists()
