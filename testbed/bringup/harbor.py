@@ -93,13 +93,24 @@ class Report:
 
 # -- Kubernetes side -------------------------------------------------------------------------
 def _secret_value(obj: Obj | None, key: str) -> str | None:
+    """The decoded value of `key`; ValueError (binascii.Error, UnicodeDecodeError) when it is not base64 UTF-8."""
     raw = ((obj or {}).get("data") or {}).get(key)
-    return base64.b64decode(raw).decode() if raw else None
+    return base64.b64decode(raw, validate=True).decode() if raw else None
+
+
+def _readable_value(obj: Obj | None, key: str, where: str) -> str | None:
+    """_secret_value, a hand-edited value that does not decode named as ProvisioningFailed."""
+    try:
+        return _secret_value(obj, key)
+    except ValueError:
+        raise ProvisioningFailed("harbor", f"Secret {where}: {key!r} is not base64-encoded UTF-8 text "
+                                           "(edited by hand?): fix or delete it") from None
 
 
 def read_secret(api: KubeAPI, namespace: str, name: str, key: str, *, fallback: str | None = None) -> str:
     obj = api.get("v1", "Secret", name, namespace)
-    value = _secret_value(obj, key) or (_secret_value(obj, fallback) if fallback else None)
+    where = f"{namespace}/{name}"
+    value = _readable_value(obj, key, where) or (_readable_value(obj, fallback, where) if fallback else None)
     if not value:
         raise ProvisioningFailed("harbor", f"Secret {namespace}/{name} has no {key!r}: run the secrets step first")
     return value
@@ -130,15 +141,16 @@ def _credential(live: Obj | None, ref: Mapping[str, str], registry: str) -> tupl
     """(username, password) the Secret holds for `registry`, if any."""
     if live is None:
         return None
-    if "basic" in ref["format"]:
-        user, password = _secret_value(live, "username"), _secret_value(live, "password")
-        return (user, password) if user and password else None
-    try:
+    try:  # a value that does not decode, or JSON of another shape, is a credential we do not have
+        if "basic" in ref["format"]:
+            user, password = _secret_value(live, "username"), _secret_value(live, "password")
+            return (user, password) if user and password else None
         auths = json.loads(_secret_value(live, ".dockerconfigjson") or "{}").get("auths") or {}
-    except ValueError:
+        entry = auths.get(registry) or {}
+        user, password = entry.get("username"), entry.get("password")
+    except (ValueError, AttributeError):
         return None
-    entry = auths.get(registry) or {}
-    return (entry["username"], entry["password"]) if entry.get("username") and entry.get("password") else None
+    return (user, password) if isinstance(user, str) and isinstance(password, str) and user and password else None
 
 
 def _robot_data(ref: Mapping[str, str], registry: str, username: str, password: str) -> dict[str, str]:
@@ -159,11 +171,13 @@ def _ensure_project(harbor: HarborAPI, payload: Obj, report: Report) -> int:
         if project is None:
             raise ProvisioningFailed("harbor", f"GET {API}/projects: project {name} not found after it was created")
     want = {k: str(v) for k, v in (payload.get("metadata") or {}).items() if k in SCAN_SETTINGS}
-    have = {k: str((project.get("metadata") or {}).get(k)) for k in want}
+    live = project.get("metadata")
+    have = {k: str((live if isinstance(live, dict) else {}).get(k)) for k in want}
     if have != want:
-        harbor.update_project(int(project["project_id"]), {"metadata": payload["metadata"]})
+        harbor.update_project(project["project_id"], {"metadata": payload["metadata"]})
         report.change(f"project {name} scan settings set ({', '.join(f'{k}={v}' for k, v in want.items())})")
-    return int(project["project_id"])
+    project_id: int = project["project_id"]  # checked by HarborAPI.project
+    return project_id
 
 
 def _ensure_robot(api: KubeAPI, harbor: HarborAPI, ref: Mapping[str, str], payload: Obj, project: str,
@@ -175,7 +189,7 @@ def _ensure_robot(api: KubeAPI, harbor: HarborAPI, ref: Mapping[str, str], paylo
         body = {**payload, "permissions": [{**p, "namespace": project} for p in payload.get("permissions") or []]}
         created = harbor.create_robot(body)
         if created is not None:
-            username, password = str(created["name"]), str(created["secret"])
+            username, password = created["name"], created["secret"]  # checked by HarborAPI.create_robot
             write_secret(api, ref["namespace"], ref["name"], DOCKERCONFIG, _robot_data(ref, registry, username, password), _marker(ref))
             report.change(f"robot {username} created, Secret {where} written")
             return
@@ -190,7 +204,7 @@ def _ensure_robot(api: KubeAPI, harbor: HarborAPI, ref: Mapping[str, str], paylo
             report.change(f"Secret {where} marked (credential unchanged)")
         return
     password = robot_secret()
-    harbor.refresh_secret(int(robot["id"]), password)
+    harbor.refresh_secret(robot["id"], password)
     write_secret(api, ref["namespace"], ref["name"], DOCKERCONFIG, _robot_data(ref, registry, username, password), _marker(ref))
     report.change(f"robot {username} secret refreshed, Secret {where} rewritten"
                   + (" (it was missing)" if held is None else " (it no longer logged in)"))
@@ -219,31 +233,57 @@ def bootstrap(api: KubeAPI, base_url: str, refs: list[dict[str, str]], *, verify
     config = api.get("v1", "ConfigMap", payloads["name"], payloads["namespace"])
     if config is None:
         raise ProvisioningFailed("harbor", f"ConfigMap {payloads['namespace']}/{payloads['name']} (the Harbor API payloads) does not exist")
-    try:
-        docs = {k: json.loads(v) for k, v in (config.get("data") or {}).items()}
-    except ValueError as err:
-        raise ProvisioningFailed("harbor", f"ConfigMap {payloads['namespace']}/{payloads['name']}: not JSON: {err}") from None
+    docs = payload_documents(config, f"ConfigMap {payloads['namespace']}/{payloads['name']}",
+                             [f"robot-{r['robot']}.json" for r in refs if r["role"] == "robot"])
     report = Report()
     harbor = HarborAPI(base_url, password, verify=verify, timeout_s=timeout_s)
     try:
         health = harbor.health()
         if health.get("status") != "healthy":
-            bad = [f"{c.get('name')}={c.get('status')}" for c in health.get("components") or [] if c.get("status") != "healthy"]
+            parts = health.get("components")
+            bad = [f"{c.get('name')}={c.get('status')}" for c in (parts if isinstance(parts, list) else [])
+                   if isinstance(c, dict) and c.get("status") != "healthy"]
             raise ProvisioningFailed("harbor", f"GET {API}/health: Harbor is {health.get('status')}: {', '.join(bad) or 'no detail'}")
         harbor.check_admin()
         registry = registry_host(harbor.systeminfo(), base_url)
         project_payload = docs["project.json"]
         project_id = _ensure_project(harbor, project_payload, report)
         for ref in (r for r in refs if r["role"] == "robot"):
-            key = f"robot-{ref['robot']}.json"
-            if key not in docs:
-                raise ProvisioningFailed("harbor", f"ConfigMap {payloads['namespace']}/{payloads['name']} has no {key}")
-            _ensure_robot(api, harbor, ref, docs[key], project_payload["project_name"], project_id, registry, report)
+            _ensure_robot(api, harbor, ref, docs[f"robot-{ref['robot']}.json"], project_payload["project_name"], project_id,
+                          registry, report)
         if "ca" in by_role:
             _ensure_ca(api, harbor, by_role["ca"], report)
     finally:
         harbor.close()
     return report
+
+
+def payload_documents(config: Obj, where: str, robot_keys: list[str]) -> dict[str, Obj]:
+    """The ConfigMap's payloads, each checked for what the bootstrap reads: project.json's project_name
+    and metadata, each robot-<name>.json's name and permissions; every problem names the key and the field."""
+    data = config.get("data") or {}
+    wanted = {"project.json": {"project_name": str}, **{key: {"name": str} for key in robot_keys}}
+    docs: dict[str, Obj] = {}
+    for key, fields in wanted.items():
+        if key not in data:
+            raise ProvisioningFailed("harbor", f"{where} has no {key}")
+        try:
+            doc = json.loads(data[key])
+        except ValueError as err:
+            raise ProvisioningFailed("harbor", f"{where}: {key} is not JSON: {err}") from None
+        if not isinstance(doc, dict):
+            raise ProvisioningFailed("harbor", f"{where}: {key} is {type(doc).__name__}, not a JSON object")
+        for name, kind in fields.items():
+            if not isinstance(doc.get(name), kind) or not doc[name]:
+                raise ProvisioningFailed("harbor", f"{where}: {key} has no {name!r}")
+        metadata, permissions = doc.get("metadata"), doc.get("permissions")
+        if key == "project.json" and metadata is not None and not isinstance(metadata, dict):
+            raise ProvisioningFailed("harbor", f"{where}: {key}: 'metadata' is {type(metadata).__name__}, not an object")
+        if key != "project.json" and permissions is not None and not (
+                isinstance(permissions, list) and all(isinstance(x, dict) for x in permissions)):
+            raise ProvisioningFailed("harbor", f"{where}: {key}: 'permissions' is not a list of objects")
+        docs[key] = doc
+    return docs
 
 
 @contextmanager
@@ -253,7 +293,7 @@ def harbor_endpoint(api: KubeAPI, kubeconfig: Path, context: str | None, harbor_
     (Secret <namespace>/harbor-ingress, certSource auto) when it has one; else a port-forward to svc/harbor-core:80."""
     if harbor_url:
         ingress = api.get("v1", "Secret", "harbor-ingress", namespace) if harbor_url.startswith("https:") else None
-        ca = _secret_value(ingress, "ca.crt")
+        ca = _readable_value(ingress, "ca.crt", f"{namespace}/harbor-ingress")
         if not ca:
             yield harbor_url.rstrip("/"), True
             return

@@ -58,12 +58,10 @@ class HarborAPI:
 
     # -- reads -----------------------------------------------------------------------------
     def health(self) -> Obj:
-        body: Obj = self.call_json("GET", "/health")
-        return body
+        return answer_object(self.call_json("GET", "/health"), f"GET {API}/health")
 
     def systeminfo(self) -> Obj:
-        body: Obj = self.call_json("GET", "/systeminfo")
-        return body
+        return answer_object(self.call_json("GET", "/systeminfo"), f"GET {API}/systeminfo")
 
     def check_admin(self) -> None:
         """GET /users/current: 401 when the admin password is wrong (Harbor falls back to anonymous)."""
@@ -75,13 +73,19 @@ class HarborAPI:
         return resp.text if resp.status_code == 200 else None
 
     def project(self, name: str) -> Obj | None:
-        found = self.call_json("GET", "/projects", params={"name": name, "page_size": 100}) or []
-        return next((p for p in found if p.get("name") == name), None)
+        """The project named `name` ({project_id: int, metadata, ...}), None when absent."""
+        what = f"GET {API}/projects"
+        found = answer_list(self.call_json("GET", "/projects", params={"name": name, "page_size": 100}), what)
+        project = next((p for p in found if p.get("name") == name), None)
+        return None if project is None else answer_fields(project, {"project_id": int}, f"{what}: project {name}")
 
     def robot(self, project_id: int, full_name: str) -> Obj | None:
+        """The robot named `full_name` ({id: int, name: str, ...}; never its secret), None when absent."""
         query = f"Level=project,ProjectID={project_id}"
-        found = self.call_json("GET", "/robots", params={"q": query, "page_size": 100}) or []
-        return next((r for r in found if r.get("name") == full_name), None)
+        what = f"GET {API}/robots"
+        found = answer_list(self.call_json("GET", "/robots", params={"q": query, "page_size": 100}), what)
+        robot = next((r for r in found if r.get("name") == full_name), None)
+        return None if robot is None else answer_fields(robot, {"id": int, "name": str}, f"{what}: robot {full_name}")
 
     def robot_can_log_in(self, username: str, password: str, project_id: int) -> bool:
         """Does this robot credential authenticate? A wrong secret is anonymous, and anonymous is 401 here."""
@@ -102,14 +106,41 @@ class HarborAPI:
         resp = self.call("POST", "/robots", ok=(201, 409), json=payload)
         if resp.status_code == 409:
             return None
+        what = f"POST {API}/robots: HTTP 201"
         try:
-            created: Obj = resp.json()
+            created = resp.json()
         except ValueError:
-            raise ProvisioningFailed("harbor", f"POST {API}/robots: HTTP 201 without the created robot") from None
-        return created
+            raise ProvisioningFailed("harbor", f"{what} without the created robot") from None
+        return answer_fields(answer_object(created, what), {"name": str, "secret": str}, what)
 
     def refresh_secret(self, robot_id: int, secret: str) -> None:
         self.call("PATCH", f"/robots/{robot_id}", json={"secret": secret})
+
+
+def answer_object(body: Any, what: str) -> Obj:
+    if not isinstance(body, dict):
+        raise ProvisioningFailed("harbor", f"{what}: Harbor answered {type(body).__name__}, not an object")
+    return body
+
+
+def answer_list(body: Any, what: str) -> list[Obj]:
+    """A listing's items (null is an empty list); anything but a list of objects is named."""
+    if body is None:
+        return []
+    if not isinstance(body, list) or not all(isinstance(item, dict) for item in body):
+        raise ProvisioningFailed("harbor", f"{what}: Harbor answered {type(body).__name__}, not a list of objects")
+    return body
+
+
+def answer_fields(obj: Obj, fields: dict[str, type], what: str) -> Obj:
+    """`obj` when each of `fields` is there, non-empty and of its type; else ProvisioningFailed naming the field."""
+    for key, kind in fields.items():
+        value = obj.get(key)
+        if value is None or value == "":
+            raise ProvisioningFailed("harbor", f"{what}: Harbor's answer has no {key!r}")
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise ProvisioningFailed("harbor", f"{what}: Harbor's {key!r} is {type(value).__name__}, not {kind.__name__}")
+    return obj
 
 
 def _reason(err: requests.RequestException) -> str:

@@ -17,7 +17,8 @@ handlers behind it, not the client's expectations:
 - GET /users/current/permissions: 401 anonymous, 200 for the admin or a robot that logs in;
 - GET /systeminfo/getcert: 404 when Harbor serves plain HTTP, else the CA in PEM.
 
-`calls` records (method, path) of every request; `fail_with` makes every call answer that 5xx.
+`calls` records (method, path) of every request; `fail_with` makes every call answer that 5xx;
+`omit` drops those fields from every JSON object answered (a proxy or Harbor version that differs).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ class HarborState:
     tls: bool = False
     registry_url: str = "harbor.testbed.internal"
     fail_with: int | None = None
+    omit: set[str] = field(default_factory=set)
     projects: dict[int, dict[str, Any]] = field(default_factory=dict)
     robots: dict[int, dict[str, Any]] = field(default_factory=dict)
     calls: list[tuple[str, str]] = field(default_factory=list)
@@ -77,6 +79,10 @@ class _Handler(BaseHTTPRequestHandler):
     # -- plumbing --------------------------------------------------------------------------
     def _send(self, status: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None,
               content_type: str = "application/json") -> None:
+        omit = self.server.state.omit
+        if omit and isinstance(body, (dict, list)):
+            body = ([{k: v for k, v in x.items() if k not in omit} if isinstance(x, dict) else x for x in body]
+                    if isinstance(body, list) else {k: v for k, v in body.items() if k not in omit})
         data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
         self.send_response(status)
         self.send_header("Content-Type", content_type)

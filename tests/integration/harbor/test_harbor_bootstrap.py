@@ -190,3 +190,32 @@ def test_something_else_at_the_url_is_named_not_a_traceback(sim_api: KubeAPI, si
         server.shutdown()
         server.server_close()
     assert caught.value.message == f"harbor: GET /api/v2.0/health: HTTP 200 but not JSON (text/html): is {url} Harbor?"
+
+
+@pytest.mark.parametrize(("omit", "message"), [
+    ({"secret"}, "harbor: POST /api/v2.0/robots: HTTP 201: Harbor's answer has no 'secret'"),
+    ({"project_id"}, "harbor: GET /api/v2.0/projects: project testbed: Harbor's answer has no 'project_id'"),
+])
+def test_an_answer_without_a_field_read_is_named_not_a_traceback(sim_api: KubeAPI, sim_namespace: str, omit: set[str],
+                                                                 message: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        state.omit = omit
+        with pytest.raises(ProvisioningFailed) as caught:
+            bootstrap(sim_api, url, refs)
+    assert caught.value.message == message
+
+
+def test_a_hand_edited_robot_secret_is_refreshed(sim_api: KubeAPI, sim_namespace: str) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        bootstrap(sim_api, url, refs)
+        # the API server keeps data valid base64 (and .dockerconfigjson JSON), but any bytes may be in it
+        sim_api.patch("v1", "Secret", "harbor-robot-ci", {"data": {"password": base64.b64encode(b"\xff\xfe").decode()}},
+                      namespace=sim_namespace)
+        report = bootstrap(sim_api, url, refs)
+        ci = robot_secret_of(state, "testbed+ci")
+    assert secret(sim_api, sim_namespace, "harbor-robot-ci")["password"] == ci
+    assert any("harbor-robot-ci" in c and "refreshed" in c for c in report.changed), report.changed

@@ -154,3 +154,17 @@ def test_module_takes_and_returns_no_secret(sim_api: KubeAPI, sim_namespace: str
     for text in (first_text, second_text):
         assert not [s for s in secrets_now | {password} if s in text]
 
+
+
+def test_bad_input_fails_the_module_in_one_line_not_a_traceback(sim_api: KubeAPI, sim_namespace: str, tmp_path: Path) -> None:
+    refs = prepare(sim_api, sim_namespace)
+    sim_api.patch("v1", "ConfigMap", "harbor-bootstrap", {"data": {"project.json": '{"public": false}'}}, namespace=sim_namespace)
+    with fake_harbor("unused") as (url, state):
+        args = tmp_path / "args.json"
+        args.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": {
+            "step": "harbor:bootstrap", "refs": refs, "kubeconfig": str(sim_api.kubeconfig), "harbor_url": url}}))
+        proc = subprocess.run([sys.executable, str(MODULE), str(args)], capture_output=True, text=True, timeout=120)
+    result = json.loads(proc.stdout)
+    assert result["failed"] is True and "Traceback" not in proc.stdout + proc.stderr
+    assert result["msg"] == f"harbor: ConfigMap {sim_namespace}/harbor-bootstrap: project.json has no 'project_name'"
+    assert state.calls == []  # checked before Harbor is asked anything
