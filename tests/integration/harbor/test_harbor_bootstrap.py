@@ -9,6 +9,7 @@ harbor component's payload files for the ConfigMap the harbor step applies).
 from __future__ import annotations
 
 import base64
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -125,11 +126,14 @@ def test_wrong_admin_password_fails_naming_the_call(sim_api: KubeAPI, sim_namesp
 
 def test_harbor_down_fails_naming_the_call(sim_api: KubeAPI, sim_namespace: str) -> None:
     refs = prepare(sim_api, sim_namespace)
-    with fake_harbor("x") as (url, _state):
-        pass  # stopped: nothing listens on its port any more
-    with pytest.raises(ProvisioningFailed) as caught:
-        bootstrap(sim_api, url, refs, timeout_s=3)
-    assert caught.value.exit_code == ExitCode.PROVISIONING
+    # a port held bound but never listening: refused, and no other process can take it meanwhile
+    # (a just-freed port could be reused by anything on a shared machine)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as held:
+        held.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{held.getsockname()[1]}"
+        with pytest.raises(ProvisioningFailed) as caught:
+            bootstrap(sim_api, url, refs, timeout_s=3)
+    assert caught.value.exit_code == ExitCode.PROVISIONING and "Connection refused" in caught.value.message
     assert caught.value.message.startswith(f"harbor: GET /api/v2.0/health: Harbor unreachable at {url}: ")
 
 
