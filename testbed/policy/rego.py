@@ -1,6 +1,7 @@
 """User Rego policies with conftest's semantics, whatever engine evaluates them.
 
-Engines: a `conftest` binary on PATH (exact by construction), else an `opa` binary, otherwise regopy in an isolated
+Engines: a `conftest` binary (exact by construction), else an `opa` binary, each on PATH or where
+ci/build-go-tools.sh installs it ($TESTBED_CACHE/tools/bin), otherwise regopy in an isolated
 subprocess (regopy can crash the process on `with` + builtins; a crash fails that policy, not
 the run). regopy silently mis-evaluates Rego v0, so v0 heads are rejected up front.
 
@@ -12,6 +13,7 @@ deny_/violation_/warn_ prefix, "" for the bare names) suppresses a rule for that
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from collections.abc import Iterable
@@ -23,6 +25,7 @@ from testbed.errors import ConfigError, MissingTool
 from testbed.policy.model import Finding, Severity, file_finding
 from testbed.policy.rules.inputs import REGO_DENY, REGO_ERROR, REGO_WARN
 from testbed.policy.settings import RegoSettings
+from testbed.sim.versions import cache_root
 
 FAILURE = re.compile(r"^(deny|violation)(_[a-zA-Z0-9]+)*$")
 WARNING = re.compile(r"^warn(_[a-zA-Z0-9]+)*$")
@@ -191,15 +194,29 @@ def rules_by_namespace(modules: list[RegoModule], settings: RegoSettings) -> dic
 ENGINES = ("auto", "conftest", "opa", "regopy")
 
 
+def go_tools_bin() -> Path:
+    """Where ci/build-go-tools.sh installs conftest and opa: $TESTBED_CACHE/tools/bin (default ~/.cache/testbed)."""
+    return cache_root() / "tools" / "bin"
+
+
+def engine_binary(name: str) -> str | None:
+    """The conftest/opa executable to run: PATH first, else the one ci/build-go-tools.sh built."""
+    found = shutil.which(name)
+    if found:
+        return found
+    built = go_tools_bin() / name
+    return str(built) if built.is_file() and os.access(built, os.X_OK) else None
+
+
 def choose_engine(requested: str) -> str:
-    """auto: a conftest binary on PATH, else an opa binary, else regopy."""
+    """auto: conftest (PATH or go_tools_bin()), else opa, else regopy."""
     if requested == "auto":
-        return next((tool for tool in ("conftest", "opa") if shutil.which(tool)), "regopy")
+        return next((tool for tool in ("conftest", "opa") if engine_binary(tool)), "regopy")
     if requested not in ENGINES:
         raise ConfigError(f"unknown Rego engine {requested!r}; use {', '.join(ENGINES)}", field="rego-engine")
-    if requested in ("conftest", "opa") and shutil.which(requested) is None:
-        raise MissingTool(f"--rego-engine {requested}: {requested} is not on PATH; build it with "
-                          f"ci/build-go-tools.sh, or use --rego-engine regopy (no binary needed)")
+    if requested in ("conftest", "opa") and engine_binary(requested) is None:
+        raise MissingTool(f"--rego-engine {requested}: {requested} is not on PATH or in {go_tools_bin()}; build it there with "
+                          "ci/build-go-tools.sh, or use --rego-engine regopy (no binary needed)")
     return requested
 
 

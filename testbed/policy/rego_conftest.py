@@ -7,19 +7,18 @@ conftest's `--output json` is parsed, never its human output.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from testbed.policy.model import Finding
-from testbed.policy.rego import Input, RegoModule, error_finding, exception_finding, removed_prefix, severity_of
+from testbed.policy.rego import Input, RegoModule, engine_binary, error_finding, exception_finding, removed_prefix, severity_of
 from testbed.policy.settings import RegoSettings
 
 
 def conftest_command(policy_dirs: list[Path], namespaces: list[str], files: list[str], *, combine: bool) -> list[str]:
-    conftest = shutil.which("conftest") or "conftest"
+    conftest = engine_binary("conftest") or "conftest"
     cmd = [conftest, "test", "--output", "json", "--no-color"]
     for p in policy_dirs:
         cmd += ["--policy", str(p)]

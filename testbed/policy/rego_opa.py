@@ -8,14 +8,13 @@ natively. conftest semantics are then applied in Python (rego.conftest_results).
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from testbed.policy.model import Finding
-from testbed.policy.rego import Input, RegoModule, conftest_results, error_finding
+from testbed.policy.rego import Input, RegoModule, conftest_results, engine_binary, error_finding
 from testbed.policy.rego_regopy import OUT_PACKAGE, collector_module
 from testbed.policy.settings import RegoSettings
 
@@ -24,7 +23,7 @@ INPUTS_KEY = "testbed_policy_internal_inputs"
 
 def evaluate_with_opa(modules: list[RegoModule], namespaces: dict[str, list[str]], inputs: list[Input],
                       settings: RegoSettings, wanted: dict[str, list[str]]) -> list[Finding]:
-    opa = shutil.which("opa") or "opa"
+    opa = engine_binary("opa") or "opa"
     query = (f"x := {{i: r | some i; doc := data.{INPUTS_KEY}[i]; "
              f"r := data.{OUT_PACKAGE}.out with input as doc}}")
     with tempfile.TemporaryDirectory(prefix="testbed-opa-") as tmp:

@@ -37,7 +37,7 @@ class RegoSettings:
     combine: bool = False
     """Give all documents to the policies as one input list of {path, contents} (conftest `--combine`)."""
     engine: str = "auto"
-    """auto (conftest on PATH, else opa on PATH, else regopy), conftest, opa or regopy."""
+    """auto (conftest, else opa, on PATH or in $TESTBED_CACHE/tools/bin; else regopy), conftest, opa or regopy."""
     timeout_s: float = 120.0
     """Bound on one evaluation process."""
 

@@ -83,9 +83,10 @@ def test_rego_from_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 @pytest.mark.parametrize("engine", ["conftest", "opa"])
-def test_a_missing_rego_engine_is_exit_2_with_how_to_get_it(engine: str, monkeypatch: pytest.MonkeyPatch,
+def test_a_missing_rego_engine_is_exit_2_with_how_to_get_it(engine: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("TESTBED_CACHE", str(tmp_path))  # no tools/bin there either
     rego = CORPUS / "rego"
     code = main(["policy", str(rego / "inputs"), "-p", str(rego / "policy"), "--rego-engine", engine,
                  "--allow-missing-schemas"])

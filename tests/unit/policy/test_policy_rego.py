@@ -9,7 +9,7 @@ from policy_helpers import CORPUS
 
 from testbed.errors import ConfigError, MissingTool
 from testbed.policy.engine import check_paths
-from testbed.policy.rego import choose_engine, reject_v0
+from testbed.policy.rego import choose_engine, engine_binary, reject_v0
 from testbed.policy.settings import PolicySettings, RegoSettings
 
 pytestmark = pytest.mark.unit
@@ -104,14 +104,36 @@ def test_syntax_error_is_a_policy_error(tmp_path: Path) -> None:
     assert [f[0] for f in found] == ["TB-REGO-ERROR"]
 
 
-def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engine_choice(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("TESTBED_CACHE", str(tmp_path / "empty-cache"))
     assert choose_engine("auto") == "regopy"
     for engine in ("conftest", "opa"):
-        with pytest.raises(MissingTool, match="not on PATH"):
+        with pytest.raises(MissingTool, match=f"not on PATH or in {tmp_path / 'empty-cache' / 'tools' / 'bin'}; build it there"):
             choose_engine(engine)
     with pytest.raises(ConfigError, match="unknown"):
         choose_engine("wasm")
+
+
+@pytest.mark.parametrize("engine", ["conftest", "opa"])
+def test_an_engine_built_by_build_go_tools_is_found_off_path(engine: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """ci/build-go-tools.sh installs into $TESTBED_CACHE/tools/bin, which need not be on PATH."""
+    from testbed.policy.rego_conftest import conftest_command
+
+    bin_dir = tmp_path / "cache" / "tools" / "bin"
+    bin_dir.mkdir(parents=True)
+    built = bin_dir / engine
+    built.write_text("#!/bin/sh\nexit 0\n")
+    built.chmod(0o755)
+    (bin_dir / "not-executable").write_text("")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setenv("TESTBED_CACHE", str(tmp_path / "cache"))
+    assert choose_engine(engine) == engine
+    assert choose_engine("auto") == engine
+    assert engine_binary(engine) == str(built)
+    assert engine_binary("not-executable") is None
+    if engine == "conftest":
+        assert conftest_command([tmp_path], ["main"], ["in.json"], combine=False)[0] == str(built)
 
 
 def test_chunked_workers_give_the_same_results(monkeypatch: pytest.MonkeyPatch) -> None:
