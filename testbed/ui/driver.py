@@ -5,14 +5,14 @@ which addresses elements by the stable ids of testbed/shop/web/ELEMENTS.md and w
 explicit deadlines (a timeout names what it waited for and what it last saw), never sleeps.
 
 Nothing is downloaded: chromedriver is given to `Service(executable_path=...)`, which makes
-selenium skip Selenium Manager entirely, and chromedriver runs with SE_OFFLINE=true in its
-environment in case anything still calls it (our own process environment is left alone). Every session gets a fresh --user-data-dir that is removed on `quit()`, and `quit()`
-ends any process of the session that chromedriver left behind.
+selenium skip Selenium Manager (the only part of selenium that downloads) entirely, so no
+environment variable is needed to keep it offline; tests/integration/ui proves it never runs.
+Every session gets a fresh --user-data-dir that is removed on `quit()`, and `quit()` ends any
+process of the session that chromedriver left behind.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 import time
@@ -49,7 +49,6 @@ CHROMIUM_FLAGS = (
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
 )
 WINDOW_SIZE = (1280, 1024)
-OFFLINE_ENV = {"SE_OFFLINE": "true", "SE_AVOID_STATS": "true"}  # Selenium Manager: no downloads, no usage stats
 DEFAULT_WAIT_S = 10.0
 PAGE_LOAD_S = 30.0
 
@@ -72,7 +71,8 @@ class Browser:
         self.wait_s = wait_s
         self.profile_dir = Path(tempfile.mkdtemp(prefix="testbed-chromium-"))
         self.driver_pid: int | None = None
-        self._service = Service(executable_path=str(binaries.chromedriver), env={**os.environ, **OFFLINE_ENV})
+        # An explicit executable_path is what keeps Selenium Manager from ever being run.
+        self._service = Service(executable_path=str(binaries.chromedriver))
         try:
             self.driver = webdriver.Chrome(service=self._service, options=chromium_options(binaries, self.profile_dir, window))
         except WebDriverException as err:

@@ -249,7 +249,11 @@ def _web_url(testbed_dir: Path) -> str:
 
 
 def test_selenium_manager_is_never_run(testbed_dir: Path, binaries: BrowserBinaries, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """SE_MANAGER_PATH swaps in a fake Selenium Manager that leaves a mark: starting a session must not run it."""
+    """Selenium Manager is the part of selenium that downloads drivers and browsers; a session must never run it.
+
+    Two traps: SE_MANAGER_PATH swaps in a fake binary that leaves a mark if executed, and the
+    in-process entry point (SeleniumManager.binary_paths) is replaced by one that records the call.
+    Chromium must still come up, on the chromedriver we were given."""
     from testbed.ui.driver import Browser
 
     mark = tmp_path / "selenium-manager-ran"
@@ -257,14 +261,19 @@ def test_selenium_manager_is_never_run(testbed_dir: Path, binaries: BrowserBinar
     fake.write_text(f"#!/bin/sh\ntouch {mark}\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("SE_MANAGER_PATH", str(fake))
-    monkeypatch.delenv("SE_OFFLINE", raising=False)
+    calls: list[object] = []
+
+    def binary_paths(_self: object, args: list[str]) -> dict[str, str]:
+        calls.append(args)
+        raise AssertionError("Selenium Manager was asked for binaries")
+
+    monkeypatch.setattr("selenium.webdriver.common.selenium_manager.SeleniumManager.binary_paths", binary_paths)
     with Browser(binaries, _web_url(testbed_dir)) as browser:
         browser.open("/")
         browser.element("product-list")
         assert browser.driver_pid is not None
-        driver_env = Path(f"/proc/{browser.driver_pid}/environ").read_bytes().split(b"\0")
-        assert b"SE_OFFLINE=true" in driver_env, "chromedriver runs offline"
-    assert "SE_OFFLINE" not in os.environ, "Browser() must not change the test process's environment"
+        assert Path(os.readlink(f"/proc/{browser.driver_pid}/exe")) == binaries.chromedriver.resolve(), "the given chromedriver runs"
+    assert not calls, f"Selenium Manager was called with {calls}"
     assert not mark.exists(), "Selenium Manager was run"
 
 
