@@ -65,8 +65,10 @@ def is_connection_line(line: str) -> bool:
 
 def error_line(lines: Iterable[str]) -> str:
     """kubectl's own error from its output: the last `error: ...`/`Error from server ...` line,
-    else the last klog error message, else the last line; "no output" when there is none."""
-    kept = [line.strip() for line in lines if line.strip()]
+    else the last klog error message, else the last line; "no output" when there is none.
+
+    `lines` may be a deque a reader thread still appends to: it is copied first (in one C call)."""
+    kept = [line.strip() for line in list(lines) if line.strip()]
     for line in reversed(kept):
         if line.lower().startswith(("error:", "error from server", "unable to", "the connection to the server")):
             return line

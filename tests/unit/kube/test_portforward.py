@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+from collections import deque
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,15 @@ def test_watchdog_stops_watched_groups_when_its_pipe_closes_and_spares_forgotten
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
+
+
+def test_error_line_reads_a_deque_that_grows_meanwhile() -> None:
+    lines: deque[str] = deque(maxlen=40)
+
+    class Appending(str):  # stands in for the reader thread appending between two items
+        def strip(self, chars: str | None = None) -> str:
+            lines.append("Handling connection for 1")
+            return str.strip(self, chars)
+
+    lines.extend([Appending("error: lost connection to pod"), "x"])
+    assert error_line(lines) == "error: lost connection to pod"
