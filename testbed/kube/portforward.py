@@ -8,16 +8,19 @@ structured output) and returns "127.0.0.1:N" once a TCP connect to it succeeds.
 
 kubectl forwards to one pod, chosen when it starts, and exits when that pod goes away. A
 supervisor thread restarts every kubectl that exits on the SAME local port, so clients only
-see a reconnect. Each kubectl runs in a process group of its own (close() signals the
-group) and dies with the thread that started it (PR_SET_PDEATHSIG), so none outlives us,
-not even after a SIGKILL. Every failure to open is TargetUnreachable (exit 3) in one line
-naming the target and kubectl's own error line.
+see a reconnect. A restart that cannot even start kubectl is recorded in `last_exit` and
+retried with backoff; the supervisor never dies of it.
+
+kubectl is resolved once, at the first open. Every kubectl is started by a Spawner
+(testbed/kube/watchdog.py): forked from one thread that lives as long as these forwards, in a
+process group of its own, with PR_SET_PDEATHSIG and a watchdog process as two independent
+guards, so none outlives us, not even after a SIGKILL, and none dies with whichever thread
+asked for it. Every failure to open is TargetUnreachable (exit 3) in one line naming the target
+and kubectl's own error line.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import os
 import re
@@ -25,7 +28,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -34,12 +36,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from testbed.errors import ConfigError, TargetUnreachable
+from testbed.errors import ConfigError, TargetUnreachable, TestbedError
+from testbed.kube.watchdog import Spawner
 
 BIND_ADDRESS = "127.0.0.1"
 READY_TIMEOUT_S = 15.0
 STOP_GRACE_S = 2.0
 SUPERVISE_INTERVAL_S = 0.2
+SUPERVISOR_JOIN_S = 10.0  # a restart in progress: stopping the old kubectl, starting the new one
 RESTART_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)  # then 2 s between attempts while the pod is not back
 OUTPUT_LINES_KEPT = 40
 
@@ -48,7 +52,6 @@ _HANDLING = re.compile(r"^Handling connection for (\d+)\s*$")
 _KLOG_ERROR = re.compile(r"^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (.*)$")
 _TARGET = re.compile(r"^(svc|service|services|pod|pods|deploy|deployment|deployments|rs|replicaset|replicasets"
                      r"|sts|statefulset|statefulsets)/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_PR_SET_PDEATHSIG = 1
 log = logging.getLogger(__name__)
 
 
@@ -99,80 +102,17 @@ def find_kubectl(explicit: Path | None = None) -> Path:
     return Path(found)
 
 
-def _die_with_parent_thread() -> None:
-    """Runs in the child before exec: SIGKILL it when the thread that started it ends."""
-    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-
-
-_prctl = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True).prctl  # resolved before any fork
-
-# The watchdog: a process of its own session that reads "+PGID"/"-PGID" lines from a pipe only
-# we hold. When the pipe closes (we closed it, or we died however we died) it stops every
-# group still registered: SIGTERM, then SIGKILL. PDEATHSIG alone is not enough: a kubectl that
-# re-execs itself from another thread (gcloud's kubectl dispatcher does) loses it.
-_WATCHDOG = """
-import os, signal, sys, time
-groups = set()
-for line in sys.stdin:
-    sign, pgid = line[:1], int(line[1:])
-    (groups.add if sign == "+" else groups.discard)(pgid)
-def alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except OSError:
-        return False
-for sig in (signal.SIGTERM, signal.SIGKILL):
-    for pgid in [g for g in groups if alive(g)]:
-        os.killpg(pgid, sig)
-    deadline = time.monotonic() + 2.0
-    while any(alive(g) for g in groups) and time.monotonic() < deadline:
-        time.sleep(0.05)
-"""
-
-
-class _Watchdog:
-    """Stops our kubectl process groups if we end without closing them (see _WATCHDOG)."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-c", _WATCHDOG], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL, text=True, start_new_session=True)
-        self._lock = threading.Lock()
-
-    def _send(self, line: str) -> None:
-        with self._lock:
-            if self.process.stdin is not None and not self.process.stdin.closed:
-                self.process.stdin.write(line + "\n")
-                self.process.stdin.flush()
-
-    def watch(self, pgid: int) -> None:
-        self._send(f"+{pgid}")
-
-    def forget(self, pgid: int) -> None:
-        self._send(f"-{pgid}")
-
-    def close(self) -> None:
-        with self._lock:
-            if self.process.stdin is not None and not self.process.stdin.closed:
-                self.process.stdin.close()
-        self.process.wait(10)
-
-
 # -- one kubectl process -----------------------------------------------------------------------
 class _Run:
     """One kubectl port-forward process and what it printed (read by a thread, so the pipe never fills)."""
 
-    def __init__(self, command: Sequence[str], watchdog: _Watchdog) -> None:
-        self.watchdog = watchdog
+    def __init__(self, command: Sequence[str], spawner: Spawner) -> None:
+        self.spawner = spawner
         self.lines: deque[str] = deque(maxlen=OUTPUT_LINES_KEPT)
         self.local_port: int | None = None
         self.connections = 0
         self.forwarding = threading.Event()
-        self.process = subprocess.Popen(
-            list(command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            errors="replace", start_new_session=True, preexec_fn=_die_with_parent_thread,
-        )
-        watchdog.watch(self.process.pid)
+        self.process = spawner.spawn(command)
         self.reader = threading.Thread(target=self._read, name=f"kubectl-{self.process.pid}", daemon=True)
         self.reader.start()
 
@@ -208,7 +148,7 @@ class _Run:
             except subprocess.TimeoutExpired:
                 continue
         self.process.wait(STOP_GRACE_S)
-        self.watchdog.forget(self.process.pid)
+        self.spawner.watchdog.forget(self.process.pid)
         self.reader.join(STOP_GRACE_S)
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -229,10 +169,10 @@ class Forward:
     target: str
     remote_port: int
     local_port: int
-    run: _Run
+    run: _Run | None  # None between an exited kubectl and a restart that could not start yet
     restarts: int = 0
     connections: int = 0  # "Handling connection" lines of earlier kubectl runs
-    last_exit: str = ""  # why the last kubectl exited (kubectl's error line)
+    last_exit: str = ""  # why the last kubectl exited (kubectl's error line), or why a restart failed
     failed_attempts: int = 0
     next_attempt: float = 0.0
     pids: list[int] = field(default_factory=list)  # every kubectl ever started for this forward
@@ -243,7 +183,7 @@ class Forward:
 
     @property
     def total_connections(self) -> int:
-        return self.connections + self.run.connections
+        return self.connections + (self.run.connections if self.run is not None else 0)
 
 
 class PortForwards:
@@ -256,11 +196,12 @@ class PortForwards:
         self.namespace = namespace
         self.kubectl = kubectl
         self.ready_timeout_s = ready_timeout_s
+        self._kubectl_path: Path | None = None  # resolved at the first open, reused for every restart
         self._forwards: dict[tuple[str, int], Forward] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _forwards and each Forward's run/pids/restarts
         self._closing = threading.Event()
         self._supervisor: threading.Thread | None = None
-        self._watchdog: _Watchdog | None = None
+        self._spawner: Spawner | None = None
 
     def __enter__(self) -> PortForwards:
         return self
@@ -270,8 +211,9 @@ class PortForwards:
 
     # -- opening ------------------------------------------------------------------------------
     def command(self, target: str, remote_port: int, local_port: int | None = None) -> list[str]:
-        kubectl = find_kubectl(self.kubectl)
-        command = [str(kubectl), "--kubeconfig", str(self.kubeconfig)]
+        if self._kubectl_path is None:
+            self._kubectl_path = find_kubectl(self.kubectl)
+        command = [str(self._kubectl_path), "--kubeconfig", str(self.kubeconfig)]
         if self.context:
             command += ["--context", self.context]
         return command + ["--namespace", self.namespace, "port-forward", "--address", BIND_ADDRESS,
@@ -281,6 +223,9 @@ class PortForwards:
     def _pod_running_timeout_s(self) -> int:
         """kubectl's own wait for a running pod ends before ours, so its error line is what gets reported."""
         return max(1, int(self.ready_timeout_s * 2 / 3))
+
+    def _cannot(self, target: str, remote_port: int, why: str) -> str:
+        return f"cannot forward {target}:{remote_port} in namespace {self.namespace}: {why}"
 
     def open(self, target: str, remote_port: int) -> str:
         """Forward a local port to `target`'s `remote_port`; returns "127.0.0.1:<local port>" once it connects."""
@@ -292,16 +237,22 @@ class PortForwards:
             raise TargetUnreachable("these port-forwards are closed")
         pending = [(validate_target(t), p) for t, p in dict.fromkeys(wanted) if (t, p) not in self._forwards]
         commands = {key: self.command(*key) for key in pending}  # kubectl missing: nothing started
-        if commands and self._watchdog is None:
-            self._watchdog = _Watchdog()
-        watchdog = self._watchdog
-        runs = {key: _Run(command, watchdog) for key, command in commands.items() if watchdog is not None}
-        deadline = time.monotonic() + self.ready_timeout_s
+        if commands and self._spawner is None:
+            self._spawner = Spawner()
+        runs: dict[tuple[str, int], _Run] = {}
         failures: list[str] = []
+        for key, command in commands.items():
+            assert self._spawner is not None
+            try:
+                runs[key] = _Run(command, self._spawner)
+            except (TestbedError, OSError) as err:
+                failures.append(self._cannot(*key, f"kubectl did not start: {getattr(err, 'message', err)}"))
+                break
+        deadline = time.monotonic() + self.ready_timeout_s
         for key, run in runs.items():
-            why = self._wait_ready(run, deadline)
+            why = "" if failures else self._wait_ready(run, deadline)
             if why:
-                failures.append(f"cannot forward {key[0]}:{key[1]} in namespace {self.namespace}: {why}")
+                failures.append(self._cannot(*key, why))
         if failures:
             for run in runs.values():
                 run.stop()
@@ -332,31 +283,62 @@ class PortForwards:
             self._supervisor.start()
 
     def _supervise(self) -> None:
-        """Until close(): restart every kubectl that exited, on the same local port, with backoff."""
+        """Until close(): restart every kubectl that exited, on the same local port, with backoff.
+
+        The lock is held only to pick the forwards that are due; stopping and starting kubectl
+        (seconds, at worst) happen outside it, so forwards()/close() never wait on a restart."""
         while not self._closing.wait(SUPERVISE_INTERVAL_S):
+            now = time.monotonic()
             with self._lock:
+                due = [f for f in self._forwards.values()
+                       if now >= f.next_attempt and (f.run is None or f.run.exited)]
+            for forward in due:
                 if self._closing.is_set():
                     return
-                for forward in self._forwards.values():
-                    self._revive(forward)
+                self._revive(forward)
 
     def _revive(self, forward: Forward) -> None:
-        run = forward.run
-        if not run.exited or time.monotonic() < forward.next_attempt:
+        if forward.run is not None:
+            self._harvest(forward, forward.run)
+        assert self._spawner is not None
+        try:
+            run = _Run(self.command(forward.target, forward.remote_port, forward.local_port), self._spawner)
+        except (TestbedError, OSError) as err:
+            why = f"restart failed: {getattr(err, 'message', err)}"
+            if why != forward.last_exit:  # once per distinct reason, not on every retry
+                log.warning("port-forward %s:%s on %s: %s (retrying)", forward.target, forward.remote_port,
+                            forward.address, why)
+            forward.last_exit = why
+            forward.failed_attempts += 1
+            forward.next_attempt = time.monotonic() + self._backoff_s(forward)
             return
+        with self._lock:
+            closing = self._closing.is_set()  # close() has taken the forwards: this run is ours to stop
+            if not closing:
+                forward.run = run
+                forward.pids.append(run.process.pid)
+                forward.restarts += 1
+        if closing:
+            run.stop()
+            return
+        log.warning("port-forward %s:%s on %s restarted (%d so far); %s", forward.target, forward.remote_port,
+                    forward.address, forward.restarts, forward.last_exit)
+
+    def _harvest(self, forward: Forward, run: _Run) -> None:
+        """Record why `run` exited, stop it, and set the backoff."""
         forward.last_exit = f"kubectl exited {run.process.returncode}: {run.error()}"
         forward.connections += run.connections
         run.stop()
+        with self._lock:
+            forward.run = None
         # A kubectl that had been forwarding is restarted at once; one that never got there
         # (the replacement pod is not running yet) is retried with growing pauses.
         forward.failed_attempts = 0 if run.forwarding.is_set() else forward.failed_attempts + 1
-        forward.next_attempt = time.monotonic() + RESTART_BACKOFF_S[min(forward.failed_attempts, len(RESTART_BACKOFF_S) - 1)]
-        assert self._watchdog is not None
-        forward.run = _Run(self.command(forward.target, forward.remote_port, forward.local_port), self._watchdog)
-        forward.pids.append(forward.run.process.pid)
-        forward.restarts += 1
-        log.warning("port-forward %s:%s on %s restarted (%d so far); %s", forward.target, forward.remote_port,
-                    forward.address, forward.restarts, forward.last_exit)
+        forward.next_attempt = time.monotonic() + self._backoff_s(forward)
+
+    @staticmethod
+    def _backoff_s(forward: Forward) -> float:
+        return RESTART_BACKOFF_S[min(forward.failed_attempts, len(RESTART_BACKOFF_S) - 1)]
 
     # -- looking ------------------------------------------------------------------------------
     def forwards(self) -> list[Forward]:
@@ -365,19 +347,24 @@ class PortForwards:
 
     def pids(self) -> list[int]:
         """Every kubectl ever started here (running or not): for tests that prove none is left."""
-        return [pid for forward in self.forwards() for pid in forward.pids]
+        with self._lock:
+            return [pid for forward in self._forwards.values() for pid in forward.pids]
 
     def wait_ready(self, target: str, remote_port: int, timeout_s: float) -> str:
         """After a restart: wait until the forward connects again; returns its address, or TargetUnreachable."""
-        forward = self._forwards[(target, remote_port)]
+        with self._lock:
+            forward = self._forwards.get((target, remote_port))
+        if forward is None:
+            raise TargetUnreachable(self._cannot(target, remote_port, "it was never opened here (or is closed)"))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             run = forward.run
-            if not run.exited and run.forwarding.is_set() and _connects(forward.local_port):
+            if run is not None and not run.exited and run.forwarding.is_set() and _connects(forward.local_port):
                 return forward.address
             time.sleep(0.05)
-        raise TargetUnreachable(f"forward to {target}:{remote_port} not back within {timeout_s:g}s: "
-                                f"{error_line(forward.run.lines)}")
+        run = forward.run
+        last = error_line(run.lines) if run is not None else forward.last_exit
+        raise TargetUnreachable(f"forward to {target}:{remote_port} not back within {timeout_s:g}s: {last}")
 
     # -- closing ------------------------------------------------------------------------------
     def close(self) -> None:
@@ -385,10 +372,11 @@ class PortForwards:
         self._closing.set()
         supervisor = self._supervisor
         if supervisor is not None and supervisor is not threading.current_thread():
-            supervisor.join(5.0)
+            supervisor.join(SUPERVISOR_JOIN_S)
         with self._lock:
             forwards, self._forwards = list(self._forwards.values()), {}
         for forward in forwards:
-            forward.run.stop()
-        if self._watchdog is not None:
-            self._watchdog.close()
+            if forward.run is not None:
+                forward.run.stop()
+        if self._spawner is not None:
+            self._spawner.close()  # its thread ends: PDEATHSIG for anything still running, then the watchdog

@@ -15,13 +15,13 @@ import pytest
 from testbed.errors import ConfigError, TargetUnreachable
 from testbed.kube.portforward import (
     PortForwards,
-    _Watchdog,
     error_line,
     find_kubectl,
     forwarding_port,
     is_connection_line,
     validate_target,
 )
+from testbed.kube.watchdog import Watchdog
 
 pytestmark = pytest.mark.unit
 
@@ -113,7 +113,7 @@ def test_watchdog_stops_watched_groups_when_its_pipe_closes_and_spares_forgotten
     # `sh -c 'trap "" TERM; ...'` ignores SIGTERM, so the watchdog must escalate to SIGKILL.
     stubborn = subprocess.Popen(["sh", "-c", "trap '' TERM; sleep 60 & wait"], start_new_session=True)
     spared = subprocess.Popen(["sleep", "60"], start_new_session=True)
-    watchdog = _Watchdog()
+    watchdog = Watchdog()
     try:
         watchdog.watch(stubborn.pid)
         watchdog.watch(spared.pid)
