@@ -9,7 +9,9 @@ structured output) and returns "127.0.0.1:N" once a TCP connect to it succeeds.
 kubectl forwards to one pod, chosen when it starts, and exits when that pod goes away. A
 supervisor thread restarts every kubectl that exits on the SAME local port, so clients only
 see a reconnect. A restart that cannot even start kubectl is recorded in `last_exit` and
-retried with backoff; the supervisor never dies of it.
+retried with backoff; the supervisor never dies of it. When another process has taken the
+port (LISTEN_FAILURES_TO_FAIL restarts in a row cannot listen on it), the forward is marked
+failed and its next use raises TargetUnreachable with that reason.
 
 kubectl is resolved once, at the first open. Every kubectl is started by a Spawner
 (testbed/kube/watchdog.py): forked from one thread that lives as long as these forwards, in a
@@ -45,11 +47,13 @@ STOP_GRACE_S = 2.0
 SUPERVISE_INTERVAL_S = 0.2
 SUPERVISOR_JOIN_S = 10.0  # a restart in progress: stopping the old kubectl, starting the new one
 RESTART_BACKOFF_S = (0.2, 0.5, 1.0, 2.0)  # then 2 s between attempts while the pod is not back
+LISTEN_FAILURES_TO_FAIL = 3  # restarts in a row that cannot listen on the forward's port: it is lost
 OUTPUT_LINES_KEPT = 40
 
 _FORWARDING = re.compile(r"^Forwarding from 127\.0\.0\.1:(\d+) -> (\d+)\s*$")
 _HANDLING = re.compile(r"^Handling connection for (\d+)\s*$")
 _KLOG_ERROR = re.compile(r"^E\d{4} [\d:.]+\s+\d+ [\w.]+:\d+\] (.*)$")
+_LISTEN_FAILURE = re.compile(r"unable to listen on|address already in use", re.IGNORECASE)
 _TARGET = re.compile(r"^(svc|service|services|pod|pods|deploy|deployment|deployments|rs|replicaset|replicasets"
                      r"|sts|statefulset|statefulsets)/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
 log = logging.getLogger(__name__)
@@ -80,6 +84,11 @@ def error_line(lines: Iterable[str]) -> str:
         if match:
             return match.group(1)
     return kept[-1] if kept else "no output"
+
+
+def is_listen_failure(lines: Iterable[str]) -> bool:
+    """kubectl could not listen on the local port (another process holds it)."""
+    return any(_LISTEN_FAILURE.search(line) for line in list(lines))
 
 
 def validate_target(target: str) -> str:
@@ -173,7 +182,9 @@ class Forward:
     restarts: int = 0
     connections: int = 0  # "Handling connection" lines of earlier kubectl runs
     last_exit: str = ""  # why the last kubectl exited (kubectl's error line), or why a restart failed
+    failed: str = ""  # set when the forward is given up (its port was lost): the reason
     failed_attempts: int = 0
+    listen_failures: int = 0  # restarts in a row that could not listen on local_port
     next_attempt: float = 0.0
     pids: list[int] = field(default_factory=list)  # every kubectl ever started for this forward
 
@@ -235,6 +246,9 @@ class PortForwards:
         """Open several forwards at once (the kubectls start in parallel); all or TargetUnreachable."""
         if self._closing.is_set():
             raise TargetUnreachable("these port-forwards are closed")
+        for forward in self.forwards():
+            if forward.failed and (forward.target, forward.remote_port) in wanted:
+                raise TargetUnreachable(self._cannot(forward.target, forward.remote_port, forward.failed))
         pending = [(validate_target(t), p) for t, p in dict.fromkeys(wanted) if (t, p) not in self._forwards]
         commands = {key: self.command(*key) for key in pending}  # kubectl missing: nothing started
         if commands and self._spawner is None:
@@ -291,7 +305,7 @@ class PortForwards:
             now = time.monotonic()
             with self._lock:
                 due = [f for f in self._forwards.values()
-                       if now >= f.next_attempt and (f.run is None or f.run.exited)]
+                       if not f.failed and now >= f.next_attempt and (f.run is None or f.run.exited)]
             for forward in due:
                 if self._closing.is_set():
                     return
@@ -300,6 +314,9 @@ class PortForwards:
     def _revive(self, forward: Forward) -> None:
         if forward.run is not None:
             self._harvest(forward, forward.run)
+            if forward.failed:
+                log.error("port-forward %s:%s given up: %s", forward.target, forward.remote_port, forward.failed)
+                return
         assert self._spawner is not None
         try:
             run = _Run(self.command(forward.target, forward.remote_port, forward.local_port), self._spawner)
@@ -325,15 +342,19 @@ class PortForwards:
                     forward.address, forward.restarts, forward.last_exit)
 
     def _harvest(self, forward: Forward, run: _Run) -> None:
-        """Record why `run` exited, stop it, and set the backoff."""
+        """Record why `run` exited, stop it, and set the backoff (and the verdict on a lost port)."""
         forward.last_exit = f"kubectl exited {run.process.returncode}: {run.error()}"
         forward.connections += run.connections
         run.stop()
         with self._lock:
             forward.run = None
         # A kubectl that had been forwarding is restarted at once; one that never got there
-        # (the replacement pod is not running yet) is retried with growing pauses.
+        # (the replacement pod is not running yet, the port is taken) is retried with growing pauses.
         forward.failed_attempts = 0 if run.forwarding.is_set() else forward.failed_attempts + 1
+        forward.listen_failures = forward.listen_failures + 1 if is_listen_failure(run.lines) else 0
+        if forward.listen_failures >= LISTEN_FAILURES_TO_FAIL:
+            forward.failed = (f"local port {forward.local_port} was taken by another process "
+                              f"({forward.listen_failures} restarts could not listen on it); {forward.last_exit}")
         forward.next_attempt = time.monotonic() + self._backoff_s(forward)
 
     @staticmethod
@@ -351,13 +372,16 @@ class PortForwards:
             return [pid for forward in self._forwards.values() for pid in forward.pids]
 
     def wait_ready(self, target: str, remote_port: int, timeout_s: float) -> str:
-        """After a restart: wait until the forward connects again; returns its address, or TargetUnreachable."""
+        """After a restart: wait until the forward connects again; returns its address, or TargetUnreachable
+        (at once when the forward was given up)."""
         with self._lock:
             forward = self._forwards.get((target, remote_port))
         if forward is None:
             raise TargetUnreachable(self._cannot(target, remote_port, "it was never opened here (or is closed)"))
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            if forward.failed:
+                raise TargetUnreachable(self._cannot(target, remote_port, forward.failed))
             run = forward.run
             if run is not None and not run.exited and run.forwarding.is_set() and _connects(forward.local_port):
                 return forward.address

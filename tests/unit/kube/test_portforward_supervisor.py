@@ -1,4 +1,4 @@
-"""PortForwards' supervisor with a fake kubectl: restart, a restart that cannot start,
+"""PortForwards' supervisor with a fake kubectl: restart, a restart that cannot start, a lost port,
 and cleanup of open_many and close(). Real processes and loopback sockets, no cluster; a few seconds.
 
 The fake prints kubectl's lines ("Forwarding from 127.0.0.1:N -> R", "Handling connection for N",
@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from testbed.errors import TargetUnreachable
+from testbed.kube import portforward
 from testbed.kube.portforward import Forward, PortForwards
 
 pytestmark = pytest.mark.unit
@@ -129,6 +130,29 @@ def test_a_restart_that_cannot_start_kubectl_is_retried_and_spares_the_other_for
     assert sum("restart failed" in r.getMessage() for r in caplog.records) == 1  # logged once, not per retry
     kubectl.chmod(0o755)
     assert forwards.wait_ready("svc/cart", 50051, 10) == cart.address
+
+
+def test_a_lost_port_fails_the_forward_with_that_reason(forwards: PortForwards) -> None:
+    forwards.open("svc/user", 50051)
+    forward = forwards.forwards()[0]
+    squatter = socket.socket()
+    try:
+        with forwards._lock:  # no restart until another process holds the port
+            assert forward.run is not None
+            kill_current(forward)
+            forward.run.process.wait(5)
+            squatter.bind(("127.0.0.1", forward.local_port))
+            squatter.listen(1)
+        with pytest.raises(TargetUnreachable, match=rf"svc/user:50051 .*local port {forward.local_port} was taken") as caught:
+            forwards.wait_ready("svc/user", 50051, 15)
+        assert "unable to listen" in caught.value.message and "\n" not in caught.value.message
+        with pytest.raises(TargetUnreachable, match="was taken"):
+            forwards.open("svc/user", 50051)  # the next use says so too
+        restarts = forward.restarts
+        time.sleep(3 * portforward.SUPERVISE_INTERVAL_S)
+        assert forward.restarts == restarts  # given up: no more restarts
+    finally:
+        squatter.close()
 
 
 def test_open_many_stops_every_kubectl_when_one_fails(forwards: PortForwards, kubectl: Path) -> None:
