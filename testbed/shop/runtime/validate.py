@@ -73,7 +73,8 @@ def decode_token(field: str, token: str) -> int:
     except (ValueError, UnicodeDecodeError):
         raise InvalidArgument(field, "is not a valid page token") from None
     prefix, _, number = raw.partition(":")
-    if prefix != "o" or not number.isdigit() or len(number) > 9:
+    # ASCII digits only: str.isdigit() also accepts '¹' or '٣', which int() then rejects (or reads as 3).
+    if prefix != "o" or not re.fullmatch(r"[0-9]{1,9}", number):
         raise InvalidArgument(field, "is not a valid page token")
     return int(number)
 

@@ -1,11 +1,26 @@
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from testbed.shop.runtime import validate
 from testbed.shop.runtime.status import InvalidArgument
 
 pytestmark = pytest.mark.unit
+
+
+def _token(raw: str) -> str:
+    """A page token carrying `raw` the way encode_token does (unpadded urlsafe base64)."""
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("number", ["\u00b9", "\u0663", "1\u00b2", "\uff11", "", "-1", "+1", " 1", "1\n", "1234567890"])
+def test_a_page_token_whose_number_is_not_ascii_digits_is_invalid_argument(number: str) -> None:
+    """str.isdigit() accepts '¹', '٣' (Arabic-Indic three) and fullwidth '１'; they must be refused, not raise ValueError."""
+    with pytest.raises(InvalidArgument, match="page_token"):
+        validate.page("page_size", 10, "page_token", _token(f"o:{number}"))
+    assert validate.page("page_size", 10, "page_token", _token("o:123456789")) == (10, 123456789)
 
 
 def test_ident_accepts_hex_ids_and_names_the_field() -> None:
