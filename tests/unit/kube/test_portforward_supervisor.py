@@ -3,7 +3,8 @@ and cleanup of open_many and close(). Real processes and loopback sockets, no cl
 
 The fake prints kubectl's lines ("Forwarding from 127.0.0.1:N -> R", "Handling connection for N",
 kubectl's errors) and listens on the local port it was given (or a free one for ":R"). A file
-`fail-<kind>-<name>` next to it makes it exit with kubectl's NotFound error for that target.
+`fail-<kind>-<name>` next to it makes it exit with kubectl's NotFound error for that target; a file
+`linger` makes it leave a child holding its output open (so reading its last lines takes a while).
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ from testbed.kube.portforward import Forward, PortForwards
 pytestmark = pytest.mark.unit
 
 FAKE_KUBECTL = """#!{python}
-import pathlib, socket, sys
+import pathlib, socket, subprocess, sys
 here = pathlib.Path(__file__).parent
 target, (local, remote) = sys.argv[-2], sys.argv[-1].split(":")
 if (here / ("fail-" + target.replace("/", "-"))).exists():
     sys.exit(print(f'Error from server (NotFound): services "{{target.split("/")[1]}}" not found', flush=True) or 1)
+if (here / "linger").exists():  # a child that keeps kubectl's output open after kubectl exits
+    subprocess.Popen(["sleep", "30"])
 server = socket.socket()
 try:
     server.bind(("127.0.0.1", int(local or 0)))
@@ -153,6 +156,20 @@ def test_a_lost_port_fails_the_forward_with_that_reason(forwards: PortForwards) 
         assert forward.restarts == restarts  # given up: no more restarts
     finally:
         squatter.close()
+
+
+def test_a_slow_restart_does_not_hold_the_lock(forwards: PortForwards, kubectl: Path) -> None:
+    (kubectl.parent / "linger").touch()
+    forwards.open("svc/user", 50051)
+    forward = forwards.forwards()[0]
+    before = kill_current(forward)  # its `sleep` keeps the output open: the restart waits ~1 s reading it
+    slowest = 0.0
+    while forward.restarts == before and slowest < 5:
+        started = time.monotonic()
+        forwards.forwards()
+        slowest = max(slowest, time.monotonic() - started)
+        time.sleep(0.01)
+    assert forward.restarts > before and slowest < 0.3, f"forwards() waited {slowest:.2f}s on a restart"
 
 
 def test_open_many_stops_every_kubectl_when_one_fails(forwards: PortForwards, kubectl: Path) -> None:
