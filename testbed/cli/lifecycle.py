@@ -84,10 +84,13 @@ def up(target: str | None, config_path: Path | None, **kube: Any) -> int:
                 err_console.print(f"diagnosis of {failed.component}:\n{failed.diagnosis}", markup=False, highlight=False)
             raise
         finally:
-            table = summary_table(getattr(tgt, "last_record", None))  # kube/sim: per-step summary
+            record = getattr(tgt, "last_record", None)
+            table = summary_table(record)  # kube/sim: per-step summary
             if table is not None:
                 live.stop()
                 err_console.print(table)
+            if getattr(record, "ca_cert", None):
+                err_console.print(f"ingress TLS: clients trust the testbed CA {record.ca_cert}", markup=False, highlight=False)
     if not result.changed:
         console.print(f"testbed ({tgt.name}) is already up and healthy; nothing to do")
     else:
