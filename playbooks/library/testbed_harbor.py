@@ -25,6 +25,7 @@ def main() -> None:
         "context": {"type": "str", "required": False, "default": None},
         "sim": {"type": "bool", "required": False, "default": False},
         "harbor_url": {"type": "str", "required": False, "default": None},
+        "kubectl": {"type": "path", "required": False, "default": None},
     })
     p = module.params
     admin = next((r for r in p["refs"] if r.get("role") == "admin"), {"namespace": "harbor"})
@@ -39,7 +40,7 @@ def main() -> None:
     try:
         with KubeAPI(p["kubeconfig"], context=p["context"] or None) as api, \
                 harbor_endpoint(api, Path(p["kubeconfig"]), p["context"] or None, p["harbor_url"] or None,
-                                namespace=admin["namespace"]) as (url, verify):
+                                namespace=admin["namespace"], kubectl=Path(p["kubectl"]) if p["kubectl"] else None) as (url, verify):
             report = bootstrap(api, url, p["refs"], verify=verify)
     except ProvisioningFailed as err:
         module.fail_json(msg=err.message, component="harbor", diagnosis=err.diagnosis, step=p["step"])

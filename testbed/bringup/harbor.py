@@ -15,7 +15,8 @@ bring-up generated (Secret harbor/harbor-admin), with the payloads the harbor st
   harbor-ca stays empty.
 
 Harbor is reached at kube.harbor_url (its ingress external URL; an https URL trusts the chart's
-ingress CA) or, when that is unset, through a port-forward to svc/harbor-core:80.
+ingress CA) or, when that is unset, through a port-forward to svc/harbor-core:80 run by the plan's
+kubectl (KubeTarget.kubectl(): binaries.kubectl, PATH, the sim build cache).
 
 Secrets never appear in messages: a failed call is ProvisioningFailed("harbor", "<METHOD> <path>:
 HTTP <status> <Harbor's error message>") (harbor_api).
@@ -36,8 +37,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 from testbed.bringup.harbor_api import API, HarborAPI
-from testbed.errors import ProvisioningFailed, TestbedError
+from testbed.errors import ProvisioningFailed
 from testbed.kube.api import KubeAPI
+from testbed.kube.portforward import PortForwards
 
 ROBOT_PREFIX = "robot$"  # Harbor's default robot_name_prefix
 MARKER = "harbor-bootstrap"  # annotation on a Secret the bootstrap wrote: "ci"/"pull" (its robot) or "ca"
@@ -288,9 +290,10 @@ def payload_documents(config: Obj, where: str, robot_keys: list[str]) -> dict[st
 
 @contextmanager
 def harbor_endpoint(api: KubeAPI, kubeconfig: Path, context: str | None, harbor_url: str | None,
-                    namespace: str = "harbor") -> Iterator[tuple[str, bool | str]]:
+                    namespace: str = "harbor", *, kubectl: Path | None = None) -> Iterator[tuple[str, bool | str]]:
     """(base URL, TLS verify) to reach Harbor from here: kube.harbor_url, trusting the chart's ingress CA
-    (Secret <namespace>/harbor-ingress, certSource auto) when it has one; else a port-forward to svc/harbor-core:80."""
+    (Secret <namespace>/harbor-ingress, certSource auto) when it has one; else a port-forward to svc/harbor-core:80
+    run by `kubectl` (the plan's: binaries.kubectl, ...; None: the one on PATH)."""
     if harbor_url:
         ingress = api.get("v1", "Secret", "harbor-ingress", namespace) if harbor_url.startswith("https:") else None
         ca = _readable_value(ingress, "ca.crt", f"{namespace}/harbor-ingress")
@@ -302,10 +305,5 @@ def harbor_endpoint(api: KubeAPI, kubeconfig: Path, context: str | None, harbor_
             bundle.write_text(ca)
             yield harbor_url.rstrip("/"), str(bundle)
         return
-    try:
-        from testbed.kube.portforward import PortForwards  # lazy: kubectl only when no URL is configured
-    except ImportError as err:
-        raise TestbedError(f"no kube.harbor_url configured and no port-forward support ({err}); "
-                           "set kube.harbor_url to Harbor's external URL") from None
-    with PortForwards(kubeconfig, context, namespace) as forwards:
+    with PortForwards(kubeconfig, context, namespace, kubectl=kubectl) as forwards:
         yield f"http://{forwards.open(CORE_SERVICE, CORE_PORT)}", True

@@ -64,6 +64,7 @@ class Plan:
     sim_stages: str | None = None
     state_dir: str = ""
     harbor_url: str | None = None  # kube.harbor_url; None: the Harbor bootstrap port-forwards to svc/harbor-core
+    kubectl: str | None = None  # the kubectl that port-forward runs (binaries.kubectl, ...); None: the one on PATH
     tls_ca_dir: str = ""  # the testbed CA (ca.crt, ca.key) that signs the ingress certificate; "" = none needed
     warnings: list[str] = field(default_factory=list)  # one line each, shown before the bring-up and recorded
 
@@ -174,7 +175,7 @@ class _Builder:
 def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, sim: bool, kubeconfig: str,
                context: str | None, workdir: Path, timeout_cap_s: float | None = None,
                rendered_text: str | None = None, harbor_url: str | None = None, gitops_repo: str | None = None,
-               gitops_revision: str | None = None, tls_ca_dir: Path | None = None) -> Plan:
+               gitops_revision: str | None = None, tls_ca_dir: Path | None = None, kubectl: Path | None = None) -> Plan:
     """Write the step files into `workdir` and return the plan (also written as workdir/plan.json).
 
     `gitops_repo`/`gitops_revision` point Argo CD at the user's repository (testbed.render);
@@ -251,7 +252,7 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
     stages = _sim_stages(bundle, crds, workdir) if sim else None
     warnings = [placeholder_warning(env)] if profile == "full" and not sim and gitops_repo is None else []
     plan = Plan(profile, env, sim, kubeconfig, context, b.steps, stages, str(workdir), harbor_url,
-                str(tls_ca_dir or workdir / "ca") if tls else "", warnings)
+                str(kubectl) if kubectl else None, str(tls_ca_dir or workdir / "ca") if tls else "", warnings)
     (workdir / PLAN_FILE).write_text(json.dumps(plan.to_json(), indent=1))
     return plan
 

@@ -44,6 +44,7 @@ class ClusterSpec:
     state_dir: Path
     timeout_cap_s: float | None = None
     harbor_url: str | None = None  # how the Harbor bootstrap reaches Harbor (else a port-forward)
+    kubectl: Path | None = None  # the kubectl that port-forward runs (KubeTarget.kubectl()); None: the one on PATH
     gitops_repo: str | None = None  # kube.gitops_repo: the repository Argo CD syncs (else the placeholder)
     gitops_revision: str | None = None  # kube.gitops_revision (else the env's branch)
 
@@ -90,6 +91,7 @@ class BringUp:
                           profile=self.spec.profile, env=self.spec.env, sim=self.spec.sim,
                           kubeconfig=str(self.spec.kubeconfig.resolve()), context=self.spec.context,
                           workdir=workdir / "plan", timeout_cap_s=self.spec.timeout_cap_s, harbor_url=self.spec.harbor_url,
+                          kubectl=self.spec.kubectl,
                           gitops_repo=self.spec.gitops_repo, gitops_revision=self.spec.gitops_revision,
                           tls_ca_dir=self.ca_dir)
 

@@ -90,7 +90,8 @@ def plans(tmp_path_factory: pytest.TempPathFactory) -> dict[bool, Any]:
     text = render("full", "dev", root=REPO / "manifests")
     return {sim: build_plan(bundle=load_bundle(root / "bundle"), manifests_root=REPO / "manifests", profile="full", env="dev",
                             sim=sim, kubeconfig="/k", context=None, workdir=root / f"plan-{sim}", rendered_text=text,
-                            harbor_url=None if sim else "https://harbor.testbed.internal")
+                            harbor_url=None if sim else "https://harbor.testbed.internal",
+                            kubectl=None if sim else Path("/opt/bin/kubectl"))
             for sim in (True, False)}
 
 
@@ -104,6 +105,20 @@ def test_bootstrap_step_follows_harbors_waits(plans: dict[bool, Any]) -> None:
         # on sim nothing can be bootstrapped, so nothing may be waited on (a re-run stays a no-op)
         assert bool(step.waits) is not sim
     assert plans[False].harbor_url == "https://harbor.testbed.internal" and plans[True].harbor_url is None
+    # the port-forward to Harbor runs the configured kubectl: the plan carries it to the role and module
+    assert plans[False].kubectl == "/opt/bin/kubectl" and plans[True].kubectl is None
+    role = (REPO / "playbooks" / "roles" / "harbor" / "tasks" / "main.yml").read_text()
+    assert 'kubectl: "{{ kubectl | default(none) }}"' in role
+
+
+def test_the_kube_target_hands_its_kubectl_to_the_bring_up(tmp_path: Path) -> None:
+    from testbed.targets.kube import KubeTarget
+
+    kubectl = tmp_path / "kubectl"
+    kubectl.write_text("#!/bin/sh\n")
+    kubectl.chmod(0o755)
+    config = load_config(Path(os.devnull), flags={"target": "kube", "binaries": {"kubectl": str(kubectl)}}, environ={})
+    assert KubeTarget(config).session().spec.kubectl == kubectl
 
 
 def test_minimal_profile_has_no_bootstrap(tmp_path: Path) -> None:
