@@ -67,3 +67,59 @@ def self_signed_ca_and_server(tmp: Path) -> tuple[str, Path, Path]:
     key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return ca.public_bytes(serialization.Encoding.PEM).decode(), cert_file, key_file
+
+
+PORTFORWARD_API = "kwok.x-k8s.io/v1alpha1"
+CORE_POD_PORT = 8080  # harbor-core's container port behind svc/harbor-core:80
+
+
+def harbor_core_forwarded_to(api: KubeAPI, namespace: str, local_port: int, *, timeout_s: float = 60.0) -> None:
+    """svc/harbor-core:80 -> a Running kwok pod's port 8080 -> 127.0.0.1:`local_port` (a kwok PortForward):
+    `kubectl port-forward svc/harbor-core :80` then reaches the process there as on a real cluster."""
+    labels = {"app": "harbor", "component": "core"}
+    api.create({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "harbor-core", "namespace": namespace},
+                "spec": {"selector": labels, "ports": [{"name": "http-web", "port": 80, "targetPort": CORE_POD_PORT}]}})
+    api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "harbor-core-0", "namespace": namespace, "labels": labels},
+                "spec": {"containers": [{"name": "core", "image": "goharbor/harbor-core:v2.11.0",
+                                         "ports": [{"containerPort": CORE_POD_PORT}]}]}})
+    api.create({"apiVersion": PORTFORWARD_API, "kind": "PortForward", "metadata": {"name": "harbor-core-0", "namespace": namespace},
+                "spec": {"forwards": [{"ports": [CORE_POD_PORT], "target": {"port": local_port, "address": "127.0.0.1"}}]}})
+    api.wait_for(f"Pod {namespace}/harbor-core-0 Running (kwok)", "v1", "Pod", "harbor-core-0",
+                 lambda pod: (bool(pod) and (pod.get("status") or {}).get("phase") == "Running",
+                              str((pod or {}).get("status", {}).get("phase"))),
+                 namespace=namespace, timeout_s=timeout_s, interval_s=0.2)
+    # kwok serves a PortForward only once its informer has seen it: until then a forwarded connection
+    # is closed without an answer. Wait until one reaches the process, as the bootstrap expects Harbor up.
+    import time
+
+    import requests
+
+    from testbed.kube.portforward import PortForwards
+
+    deadline, last = time.monotonic() + timeout_s, "no attempt"
+    with PortForwards(api.kubeconfig, None, namespace) as forwards:
+        address = forwards.open("svc/harbor-core", 80)
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://{address}/api/v2.0/health", timeout=5).status_code == 200:
+                    return
+                last = "answered, not 200"
+            except requests.RequestException as err:
+                last = type(err).__name__
+            time.sleep(0.3)
+    raise AssertionError(f"kwok did not serve PortForward {namespace}/harbor-core-0 within {timeout_s} s (last: {last})")
+
+
+def recording_kubectl(tmp: Path) -> tuple[Path, Path]:
+    """(a kubectl wrapper that logs its arguments, then runs the real one; its log)."""
+    import shutil
+
+    from testbed.sim.binaries import search_dirs
+
+    real = shutil.which("kubectl") or next((str(d / "kubectl") for d in search_dirs() if (d / "kubectl").is_file()), None)
+    assert real is not None, "no kubectl on PATH or in the sim build cache (`testbed sim build`)"
+    log, wrapper = tmp / "kubectl.log", tmp / "bin" / "kubectl-configured"
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    wrapper.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+    return wrapper, log

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import yaml
 from fake_harbor import fake_harbor
-from harbor_cluster import PAYLOADS, prepare, robot_secret_of
+from harbor_cluster import PAYLOADS, harbor_core_forwarded_to, prepare, recording_kubectl, robot_secret_of
 
 from testbed.bringup.drift import stamp
 from testbed.bringup.harbor import bootstrap_waits, read_secret
@@ -33,7 +33,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.sim]
 MODULE = Path(__file__).resolve().parents[3] / "playbooks" / "library" / "testbed_harbor.py"
 
 
-def write_plan(tmp: Path, api: KubeAPI, namespace: str, refs: list[dict[str, str]], *, sim: bool, url: str | None) -> Path:
+def write_plan(tmp: Path, api: KubeAPI, namespace: str, refs: list[dict[str, str]], *, sim: bool, url: str | None,
+               kubectl: Path | None = None) -> Path:
     config_map = stamp({"apiVersion": "v1", "kind": "ConfigMap",
                         "metadata": {"name": "harbor-bootstrap", "namespace": namespace, "labels": {MANAGED_LABEL: MANAGED_VALUE}},
                         "data": {f.name: f.read_text() for f in sorted(PAYLOADS.glob("*.json"))}})
@@ -43,7 +44,8 @@ def write_plan(tmp: Path, api: KubeAPI, namespace: str, refs: list[dict[str, str
     steps = [Step("harbor", "harbor", "registry", "harbor", file=str(step_file),
                   objects=[{"apiVersion": "v1", "kind": "ConfigMap", "name": "harbor-bootstrap", "namespace": namespace}]),
              Step("harbor:bootstrap", "harbor", "registry", "harbor", secrets=refs, waits=[] if sim else bootstrap_waits(refs))]
-    plan = Plan("full", "dev", sim, str(api.kubeconfig.resolve()), None, steps, None, str(tmp / "plan"), url)
+    plan = Plan("full", "dev", sim, str(api.kubeconfig.resolve()), None, steps, None, str(tmp / "plan"), url,
+                str(kubectl) if kubectl else None)
     path = tmp / "plan" / PLAN_FILE
     path.write_text(json.dumps(asdict(plan), indent=1))
     return path
@@ -168,3 +170,21 @@ def test_bad_input_fails_the_module_in_one_line_not_a_traceback(sim_api: KubeAPI
     assert result["failed"] is True and "Traceback" not in proc.stdout + proc.stderr
     assert result["msg"] == f"harbor: ConfigMap {sim_namespace}/harbor-bootstrap: project.json has no 'project_name'"
     assert state.calls == []  # checked before Harbor is asked anything
+
+
+def test_without_harbor_url_it_port_forwards_with_the_configured_kubectl(sim_api: KubeAPI, sim_namespace: str,
+                                                                         tmp_path: Path) -> None:
+    """The port-forward path end to end: role -> module -> PortForwards -> the plan's kubectl -> kube-apiserver
+    -> kwok's kubelet (a PortForward object) -> the fake Harbor."""
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    kubectl, log = recording_kubectl(tmp_path)
+    with fake_harbor(password) as (url, state):
+        harbor_core_forwarded_to(sim_api, sim_namespace, int(url.rsplit(":", 1)[1]))
+        record = run(tmp_path, write_plan(tmp_path, sim_api, sim_namespace, refs, sim=False, url=None, kubectl=kubectl), 1)
+    assert record.status == "successful", record.failure
+    step = record.steps["harbor:bootstrap"]
+    assert step.changed == 1 and "robot robot$testbed+ci created" in step.note, step.note
+    assert ("GET", "/api/v2.0/health") in state.calls
+    runs = log.read_text().splitlines()
+    assert any("port-forward" in line and "svc/harbor-core" in line and sim_namespace in line for line in runs), runs
