@@ -54,7 +54,7 @@ class KubeSettings(_Model):
     sim_cluster: str = Field("sim", description="sim target: name of the sim cluster (`testbed sim up --name`)")
     manifests_root: Path | None = Field(None, description="the kustomize tree (default: ./manifests of the checkout)")
     wait_timeout_cap_s: float | None = Field(None, gt=0, description="cap on every readiness wait's timeout")
-    harbor_url: str | None = Field(None, pattern=r"^https?://[^\s/]+(/\S*)?$",
+    harbor_url: str | None = Field(None, pattern=r"^https?://[^\s/@]+(/\S*)?$",  # no user:password@: it would show in messages and the plan
                                    description="full profile: Harbor's URL from this machine (its ingress external URL) "
                                                "for the bootstrap; unset: a port-forward to svc/harbor-core")
     gitops_repo: str | None = Field(None, description="full profile: the Git repository Argo CD syncs (your copy of "

@@ -83,10 +83,27 @@ def ensure_secrets(api: KubeAPI, wanted: list[dict[str, Any]], ca_dir: Path | No
     created = []
     for item in wanted:
         name, namespace = item["name"], item["namespace"]
-        if api.get("v1", "Secret", name, namespace) is not None:
+        existing = api.get("v1", "Secret", name, namespace)
+        if existing is not None:
+            if _migrate(api, existing):
+                created.append(f"{namespace}/{name} (key added)")
             continue
         kind, data = tls_content(list(item["hosts"]), ca_dir) if item.get("hosts") else secret_content(name)
         api.create({"apiVersion": "v1", "kind": "Secret", "type": kind, "stringData": data,
                     "metadata": {"name": name, "namespace": namespace, "labels": SECRET_LABELS}})
         created.append(f"{namespace}/{name}")
     return created
+
+
+def _migrate(api: KubeAPI, secret: dict[str, Any]) -> bool:
+    """Bring a Secret written by an older testbed up to today's keys, keeping its value; True if patched.
+
+    harbor-admin used to hold the password under `password`, but the chart reads
+    HARBOR_ADMIN_PASSWORD: without the key Harbor core never starts (CreateContainerConfigError).
+    """
+    meta, data = secret["metadata"], secret.get("data") or {}
+    if meta["name"] == "harbor-admin" and "HARBOR_ADMIN_PASSWORD" not in data and "password" in data:
+        api.patch("v1", "Secret", meta["name"], {"data": {"HARBOR_ADMIN_PASSWORD": data["password"]}},
+                  namespace=meta["namespace"])
+        return True
+    return False

@@ -150,3 +150,13 @@ def test_harbor_url_is_validated() -> None:
     assert load_config(Path(os.devnull), flags={}, environ={}).kube.harbor_url is None
     with pytest.raises(ConfigError, match="kube.harbor_url"):
         load_config(Path(os.devnull), flags={"kube": {"harbor_url": "harbor.testbed.internal"}}, environ={})
+
+
+def test_harbor_url_with_credentials_is_refused() -> None:
+    """user:password@ in the URL would show up in every message and in the plan: refused, exit 2."""
+    from testbed.errors import ConfigError
+
+    flags = {"kube": {"harbor_url": "https://admin:hunter2@harbor.testbed.internal"}}
+    with pytest.raises(ConfigError) as err:
+        load_config(Path(os.devnull), flags=flags, environ={})
+    assert "kube.harbor_url" in err.value.message and "hunter2" not in err.value.message
