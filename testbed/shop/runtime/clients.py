@@ -18,8 +18,10 @@ from testbed.shop.runtime import context
 DEFAULT_DEADLINE_S = 5.0
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
+MAX_ATTEMPTS = 4  # per call of an idempotent method, the first attempt included
+
 _RETRY_POLICY = {
-    "maxAttempts": 4,
+    "maxAttempts": MAX_ATTEMPTS,
     "initialBackoff": "0.05s",
     "maxBackoff": "0.5s",
     "backoffMultiplier": 2,

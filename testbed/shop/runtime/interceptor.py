@@ -1,11 +1,15 @@
 """The server interceptor every shop service runs behind.
 
-Per RPC it: takes or creates the request id and makes it and the caller's credentials
-available to outgoing calls; answers malformed request bytes with INVALID_ARGUMENT instead
+Per RPC it: takes or creates the request id, makes it and the caller's credentials
+available to outgoing calls and echoes it in the *trailing* metadata; answers malformed request bytes with INVALID_ARGUMENT instead
 of gRPC's default INTERNAL; maps `RpcError`s to their status and unexpected exceptions to
 INTERNAL (logged with traceback); writes one JSON log line; records Prometheus metrics.
 The wrapped handler of a method is built once and reused: per-call data (request id,
 credentials) is read from the call's own context, never captured when wrapping.
+
+The request id goes back in trailing metadata, not initial metadata, on purpose: sending
+initial metadata commits the RPC, and a committed RPC is never retried by the client's
+retryPolicy (testbed/shop/runtime/clients.py). Trailers leave an UNAVAILABLE retryable.
 """
 
 from __future__ import annotations
@@ -62,6 +66,8 @@ class ShopServerInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None], details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler | None:
         method: str = details.method
+        # The cache key is the method alone: this assumes the continuation's handler depends only
+        # on details.method (true for grpc's generic handlers), never on a call's metadata.
         cached = self._handlers.get(method)
         if cached is not None:
             return cached
@@ -91,7 +97,8 @@ class ShopServerInterceptor(grpc.ServerInterceptor):
             code = grpc.StatusCode.OK
             message = ""
             try:
-                ctx.send_initial_metadata(((context.REQUEST_ID_KEY, rid),))
+                # Trailers, not initial metadata: that would commit the call and disable client retries.
+                ctx.set_trailing_metadata(((context.REQUEST_ID_KEY, rid),))
                 if streaming:
                     request = _checked_stream(request)
                 elif request is MALFORMED:

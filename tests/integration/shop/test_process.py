@@ -53,7 +53,8 @@ def test_request_id_is_echoed_and_propagated_to_dependencies(sqlite_shop, stubs_
     rid = "rid-" + product.id
     _, call = stubs.cart.AddItem.with_call(
         cart_pb2.AddItemRequest(user_id=buyer.user_id, product_id=product.id, quantity=1), metadata=[*buyer.md, ("x-request-id", rid)])
-    assert ("x-request-id", rid) in call.initial_metadata()
+    assert ("x-request-id", rid) in call.trailing_metadata()  # trailers: initial metadata would commit the call (no retries)
+    assert ("x-request-id", rid) not in (call.initial_metadata() or ())
     lines = [json.loads(l) for l in sqlite_shop.log_file("product").read_text().splitlines() if rid in l]
     assert any(l["method"].endswith("/GetProduct") and l["request_id"] == rid and l["code"] == "OK" and "latency_ms" in l for l in lines)
 

@@ -30,7 +30,7 @@ class _Context:
     def invocation_metadata(self) -> tuple[tuple[str, str], ...]:
         return self._metadata
 
-    def send_initial_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
+    def set_trailing_metadata(self, metadata: tuple[tuple[str, str], ...]) -> None:
         self.sent = metadata
 
     def code(self) -> None:
