@@ -26,6 +26,7 @@ Exit codes:
   130  interrupted
 """
 
+
 @dataclass(frozen=True)
 class LazyCommand:
     """Where a subcommand lives, and the one-line help `testbed --help` shows without importing it."""

@@ -50,9 +50,6 @@ def test_an_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str])
 
 def test_python_dash_m_testbed_is_the_same_cli() -> None:
     """`python -m testbed` runs the same command group, exit codes included (2 for an unknown command)."""
-    import subprocess
-    import sys
-
     ok = subprocess.run([sys.executable, "-m", "testbed", "--help"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and "conform" in ok.stdout
     bad = subprocess.run([sys.executable, "-m", "testbed", "no-such-command"], capture_output=True, text=True, timeout=60)

@@ -157,7 +157,6 @@ def test_an_exactly_full_last_page_has_no_next_token(servicer: comment.CommentSe
     assert last.next_page_token == ""
 
 
-
 def _create_keyed(servicer: comment.CommentServicer, key: str, body: str = "hi") -> pb.Comment:
     return servicer.CreateComment(pb.CreateCommentRequest(product_id=PRODUCT, body=body, idempotency_key=key), None)  # type: ignore[arg-type]
 
