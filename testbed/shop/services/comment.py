@@ -5,10 +5,13 @@ service knows. Replies stay within their parent's product and within MAX_DEPTH l
 comment counts its direct replies. Deleting is soft, so a thread keeps its shape: the comment
 stays with its body removed, and deleting again is a no-op.
 
-Idempotency: a CreateComment with an idempotency_key is stored with it, unique per author; the
-author's repeat of a key gets the comment the key first created back, unchanged, whatever else
-the repeat carries (the rate service relies on this to retry without posting twice). The
-key table is separate from `comments`, so a database created before keys existed still works.
+Idempotency: a CreateComment with an idempotency_key is stored with it, unique per author. A
+key creates at most one comment: the author's repeat of it creates nothing and answers with
+the comment the key created *as it is now*, whatever body or parent the repeat carries (the
+rate service relies on this to retry without posting twice). If that comment was deleted in
+the meantime the answer says so (deleted=True, body empty): a retry neither resurrects it nor
+posts a replacement, and the caller sees the deletion instead of a comment that looks live.
+The key table is separate from `comments`, so a database created before keys existed still works.
 """
 
 from __future__ import annotations
@@ -140,6 +143,7 @@ class CommentServicer(comment_pb2_grpc.CommentServiceServicer):
         return _to_proto(created)
 
     def _by_key(self, author_id: str, key: str) -> comment_pb2.Comment | None:
+        """The comment `key` created for this author, in its current state (maybe deleted), or None."""
         with self._db.read() as conn:
             row = conn.execute(
                 select(comments).join(comment_keys, comment_keys.c.comment_id == comments.c.id)

@@ -165,13 +165,31 @@ def test_a_repeated_idempotency_key_returns_the_first_comment(servicer: comment.
     as_user(ALICE)
     first = _create_keyed(servicer, "k1", "once")
     assert _create_keyed(servicer, "k1", "once") == first
-    assert _create_keyed(servicer, "k1", "different body, same key") == first  # unchanged, as for order keys
+    assert _create_keyed(servicer, "k1", "different body, same key") == first  # the repeat's body is ignored
     other = _create_keyed(servicer, "k2", "once")
     assert other.id != first.id
     as_user(BOB)
     assert _create_keyed(servicer, "k1", "once").id not in (first.id, other.id)  # keys are per author
     listed = servicer.ListComments(pb.ListCommentsRequest(product_id=PRODUCT), None)  # type: ignore[arg-type]
     assert len(listed.comments) == 3
+
+
+def test_a_key_repeated_after_its_comment_was_deleted_answers_the_deleted_comment(servicer: comment.CommentServicer, as_user: Caller) -> None:
+    """A retry that arrives after the comment was deleted must neither resurrect it, nor post a
+    replacement, nor answer with it as if it were live: it gets the comment as it is now."""
+    as_user(ALICE)
+    parent = _create(servicer, "parent")
+    request = pb.CreateCommentRequest(product_id=PRODUCT, parent_id=parent.id, body="keyed reply", idempotency_key="k-del")
+    first = servicer.CreateComment(request, None)  # type: ignore[arg-type]
+    servicer.DeleteComment(pb.DeleteCommentRequest(id=first.id), None)  # type: ignore[arg-type]
+
+    again = servicer.CreateComment(request, None)  # type: ignore[arg-type]
+
+    assert again.id == first.id and again.deleted and again.body == ""
+    assert again == servicer.GetComment(pb.GetCommentRequest(id=first.id), None)  # type: ignore[arg-type]
+    replies = servicer.ListComments(pb.ListCommentsRequest(product_id=PRODUCT, parent_id=parent.id), None)  # type: ignore[arg-type]
+    assert [(c.id, c.deleted) for c in replies.comments] == [(first.id, True)], "no second comment, no resurrection"
+    assert servicer.GetComment(pb.GetCommentRequest(id=parent.id), None).reply_count == 1  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("key", ["x" * (comment.MAX_KEY + 1), "tab\tkey"])
