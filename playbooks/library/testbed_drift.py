@@ -2,7 +2,9 @@
 """Ansible module: the plan steps that have something to do (testbed.bringup.drift).
 
 Returns `steps`: names of the steps not in sync (objects missing or different, or a wait not
-holding) with the reason for each; site.yml runs only those. Never reports a change.
+holding) with the reason for each; site.yml runs only those. A step marked `every_run` (its state
+lives outside the cluster, e.g. harbor:bootstrap on a real cluster) is always in the list, without
+making the steps after it run. Never reports a change.
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ def main() -> None:
     try:
         with KubeAPI(p["kubeconfig"], context=p["context"] or None) as api:
             for step in p["steps"]:
+                if step.get("every_run"):
+                    todo.append(step["name"])
+                    reasons[step["name"]] = "runs every time: what it checks lives outside the cluster"
+                    continue
                 if step["role"] == "secrets":
                     missing = [f"{x['namespace']}/{x['name']}" for x in step["secrets"]
                                if api.get("v1", "Secret", x["name"], x["namespace"]) is None]

@@ -1,6 +1,9 @@
 """Harbor bootstrap: the project for the shop's images and the robot accounts CI and the shop pull with.
 
-Runs once Harbor is healthy (the bring-up step `harbor:bootstrap`, after Harbor's waits). It talks
+Runs once Harbor is healthy (the bring-up step `harbor:bootstrap`, after Harbor's waits), and on a
+real cluster on every `testbed up` (Step.every_run): a robot secret rotated, deleted or expired in
+Harbor, or scan settings changed in its UI, are invisible to the cluster, so only asking Harbor
+finds them (a handful of GETs and 0 changed when nothing is wrong). It talks
 to Harbor's API v2.0 (testbed.bringup.harbor_api) as the admin whose password the
 bring-up generated (Secret harbor/harbor-admin), with the payloads the harbor step applied
 (ConfigMap harbor/harbor-bootstrap: project.json, robot-<name>.json), and is idempotent:
@@ -61,7 +64,7 @@ def bootstrap_refs(shop_namespace: str) -> list[dict[str, str]]:
 
 
 def bootstrap_waits(refs: list[dict[str, str]]) -> list[Obj]:
-    """Checks that the bootstrap has written its Secrets (used by the drift check and `testbed status`)."""
+    """Checks that the bootstrap has written its Secrets (`testbed status`); the step runs every time anyway."""
     return [{"apiVersion": "v1", "kind": "Secret", "namespace": r["namespace"], "name": r["name"], "selector": None,
              "for": f"jsonpath={{.metadata.annotations.{MARKER}}}={_marker(r)}", "timeout_s": 60.0, "simulated": False}
             for r in refs if r["role"] in ("robot", "ca")]

@@ -51,6 +51,9 @@ class Step:
     waits: list[Obj] = field(default_factory=list)
     objects: list[Obj] = field(default_factory=list)  # refs of what `file` holds, for teardown
     secrets: list[dict[str, str]] = field(default_factory=list)
+    every_run: bool = False
+    """Runs on every bring-up, whatever the drift check sees: what it keeps in sync lives outside the
+    cluster (Harbor's robots and project), so no object or wait here can say it is still right."""
 
 
 @dataclass
@@ -246,7 +249,7 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
             if name == "harbor" and comp.get("rendered_stage") == stage:  # Harbor is up: its project and robots
                 refs = bootstrap_refs(b.shop_ns)
                 b.steps.append(Step("harbor:bootstrap", "harbor", stage, "harbor", secrets=refs,
-                                    waits=[] if sim else bootstrap_waits(refs)))
+                                    waits=[] if sim else bootstrap_waits(refs), every_run=not sim))
     if deferred:
         b.steps.append(Step("argocd:applications", "argocd", "shop", "argocd", waits=deferred))
     stages = _sim_stages(bundle, crds, workdir) if sim else None

@@ -43,7 +43,8 @@ def write_plan(tmp: Path, api: KubeAPI, namespace: str, refs: list[dict[str, str
     step_file.write_text(yaml.safe_dump_all([config_map], sort_keys=False))
     steps = [Step("harbor", "harbor", "registry", "harbor", file=str(step_file),
                   objects=[{"apiVersion": "v1", "kind": "ConfigMap", "name": "harbor-bootstrap", "namespace": namespace}]),
-             Step("harbor:bootstrap", "harbor", "registry", "harbor", secrets=refs, waits=[] if sim else bootstrap_waits(refs))]
+             Step("harbor:bootstrap", "harbor", "registry", "harbor", secrets=refs, waits=[] if sim else bootstrap_waits(refs),
+                  every_run=not sim)]
     plan = Plan("full", "dev", sim, str(api.kubeconfig.resolve()), None, steps, None, str(tmp / "plan"), url,
                 str(kubectl) if kubectl else None)
     path = tmp / "plan" / PLAN_FILE
@@ -91,7 +92,11 @@ def test_bootstrap_step_in_the_playbook(sim_api: KubeAPI, sim_namespace: str, tm
         calls = len(state.calls)
         second = run(tmp_path, plan, 2)
         assert second.status == "successful" and second.changed == 0, [s.step for s in second.steps.values() if s.changed]
-        assert "harbor:bootstrap" not in second.steps and len(state.calls) == calls  # in sync: Harbor not even asked
+        # Harbor is asked every time (only it knows whether a robot secret still works), and writes nothing
+        assert list(second.steps) == ["harbor:bootstrap"] and second.steps["harbor:bootstrap"].result == "ok"
+        asked = state.calls[calls:]
+        assert ("GET", "/api/v2.0/users/current/permissions") in asked
+        assert not [c for c in asked if c[0] in ("POST", "PUT", "PATCH", "DELETE")], asked
 
         old = robot_secret_of(state, "testbed+ci")
         sim_api.delete("v1", "Secret", "harbor-robot-ci", namespace=sim_namespace)
@@ -188,3 +193,23 @@ def test_without_harbor_url_it_port_forwards_with_the_configured_kubectl(sim_api
     assert ("GET", "/api/v2.0/health") in state.calls
     runs = log.read_text().splitlines()
     assert any("port-forward" in line and "svc/harbor-core" in line and sim_namespace in line for line in runs), runs
+
+
+def test_a_rerun_repairs_what_changed_in_harbor_only(sim_api: KubeAPI, sim_namespace: str, tmp_path: Path) -> None:
+    """The Secrets still carry the bootstrap's marker, so nothing in the cluster looks out of sync; Harbor
+    itself changed (a robot secret refreshed in its UI, scan on push turned off): the re-run repairs both."""
+    refs = prepare(sim_api, sim_namespace)
+    password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+    with fake_harbor(password) as (url, state):
+        plan = write_plan(tmp_path, sim_api, sim_namespace, refs, sim=False, url=url)
+        assert run(tmp_path, plan, 1).status == "successful"
+        pull = next(r for r in state.robots.values() if r["name"] == "testbed+pull")
+        pull["secret"] = "RotatedInTheUi1"
+        state.project_named("testbed")["metadata"]["auto_scan"] = "false"
+        second = run(tmp_path, plan, 2)
+        assert second.status == "successful", second.failure
+        step = second.steps["harbor:bootstrap"]
+        assert step.changed == 1 and "no longer logged in" in step.note and "scan settings" in step.note, step.note
+        assert state.project_named("testbed")["metadata"]["auto_scan"] == "true" and pull["secret"] != "RotatedInTheUi1"
+        held = json.loads(base64.b64decode(sim_api.get("v1", "Secret", "harbor-pull", sim_namespace)["data"][".dockerconfigjson"]))
+        assert held["auths"]["harbor.testbed.internal"]["password"] == pull["secret"]

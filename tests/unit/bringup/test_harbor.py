@@ -104,6 +104,8 @@ def test_bootstrap_step_follows_harbors_waits(plans: dict[bool, Any]) -> None:
         assert {r["name"] for r in step.secrets} == {"harbor-admin", "harbor-bootstrap", "harbor-robot-ci", "harbor-pull", "harbor-ca"}
         # on sim nothing can be bootstrapped, so nothing may be waited on (a re-run stays a no-op)
         assert bool(step.waits) is not sim
+        # on a real cluster it asks Harbor on every run (its state is outside the cluster); on sim never
+        assert step.every_run is not sim
     assert plans[False].harbor_url == "https://harbor.testbed.internal" and plans[True].harbor_url is None
     # the port-forward to Harbor runs the configured kubectl: the plan carries it to the role and module
     assert plans[False].kubectl == "/opt/bin/kubectl" and plans[True].kubectl is None
