@@ -80,3 +80,23 @@ class PolicyViolation(TestbedError):
 
 class GateFailed(TestbedError):
     """The promotion gate's verdict is fail."""
+
+
+class ProxyError(TestbedError):
+    """The Go module proxy did not give us a module zip; one line naming the URL (no credentials) and why.
+
+    `host_down`: the proxy could not be reached at all (no answer, timeout), so asking it again in the
+    same run would only cost another timeout.
+    """
+
+    def __init__(self, message: str, *, host_down: bool = False) -> None:
+        super().__init__(message)
+        self.host_down = host_down
+
+
+class FetchFailed(TestbedError):
+    """No source gave us an upstream file; one line naming the file and why each source failed."""
+
+
+class ChecksumMismatch(ProvisioningFailed):
+    """No source gave the pinned bytes (sha256 or Go module hash): never bundled, never installed (exit 4)."""
