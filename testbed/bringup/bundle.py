@@ -7,16 +7,23 @@ its CRDs are the real upstream ones (`crdsFrom: upstream|stand-in`). Both `testb
 (downloaded, pinned, checksummed) and `testbed bundle --stand-in DIR` (stand-ins for dry runs
 on sim) write this layout; `testbed up --bundle DIR` reads it. `testbed bundle --crds-only`
 writes the CRDs alone (`crdsOnly: true`): for schema checks and dry runs, never for bring-up.
+
+A bundle is whole or absent: it is built in a sibling directory (`DIR.partial-<pid>-XXXX`) and
+renamed into place (`staged`), so a failed or killed run leaves the previous bundle as it was.
 """
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from testbed.bringup import partial
 from testbed.errors import ConfigError
 
 BUNDLE_FILE = "bundle.yaml"
@@ -61,8 +68,30 @@ def _entry_doc(entry: BundleEntry) -> dict[str, Any]:
     return doc
 
 
+def check_replaceable(directory: Path) -> None:
+    """`directory` may become a bundle: it is absent, empty, or a bundle already (replaced whole); else ConfigError."""
+    if directory.is_symlink() or (directory.exists() and not directory.is_dir()):
+        raise ConfigError("exists and is not a directory; choose a new or empty directory", source=str(directory))
+    if directory.is_dir() and not (directory / BUNDLE_FILE).is_file() and any(directory.iterdir()):
+        raise ConfigError(f"is not empty and holds no {BUNDLE_FILE}; a bundle replaces its directory whole, so choose a "
+                          "new or empty directory", source=str(directory))
+
+
+@contextmanager
+def staged(directory: Path) -> Iterator[Path]:
+    """A new directory to build a bundle in; on success it replaces `directory` whole (renames), on failure it goes."""
+    check_replaceable(directory)
+    build = partial.make_dir(directory)
+    try:
+        yield build
+        partial.swap_dir(build, directory)
+    finally:
+        if build.exists():
+            shutil.rmtree(build, ignore_errors=True)
+
+
 def write_manifest(directory: Path, entries: list[BundleEntry], *, stand_in: bool, sim_stages: str | None = None,
-                   crds_only: bool = False) -> Path:
+                   crds_only: bool = False, extra_images: Iterable[str] = ()) -> Path:
     doc: dict[str, Any] = {"apiVersion": BUNDLE_API, "kind": BUNDLE_KIND, "standIn": stand_in,
                            "upstream": [_entry_doc(e) for e in entries]}
     if crds_only:
@@ -71,7 +100,7 @@ def write_manifest(directory: Path, entries: list[BundleEntry], *, stand_in: boo
         doc["simStages"] = sim_stages
     path = directory / BUNDLE_FILE
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
-    images = sorted({i for e in entries for i in e.images})
+    images = sorted({i for e in entries for i in e.images} | set(extra_images))
     (directory / "images.txt").write_text("".join(f"{i}\n" for i in images))
     return path
 
