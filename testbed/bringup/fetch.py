@@ -1,18 +1,21 @@
 """Fetching one pinned upstream file: verified against its pin, cached, and with a record of where it came from.
 
-Order: the cache (by the pinned sha256), the file's own URL, then its Go-module-proxy mirror
-(testbed.bringup.gomod) when versions.yaml gives one. The bytes are checked against the pinned
-sha256 whatever their source; a mismatch is refused (exit 4) naming the file and both hashes.
-A host that failed once is not asked again in the same run, so an unreachable release site
-costs one timeout, not one per file. Cache: $TESTBED_CACHE/upstream (default
-~/.cache/testbed/upstream): `files/<sha256>` (+ `.origin`) and the proxy's zips under `gomod/`.
+Order: the cache (by the pinned sha256), a module zip already in the cache (no network), the
+file's own URL, then its Go-module-proxy mirror (testbed.bringup.gomod) when versions.yaml gives
+one. The bytes are checked against the pinned sha256 whatever their source. Wrong bytes from one
+source (a captive portal, a truncated body, a moved tag) are noted and the next source is tried;
+only when no source gives the pinned bytes is it refused (ChecksumMismatch, exit 4), naming every
+source and what it gave. A host that failed to answer once is not asked again in the same run
+(release sites and the proxy alike), so an unreachable host costs one timeout, not one per file.
+Cache: $TESTBED_CACHE/upstream (default ~/.cache/testbed/upstream): `files/<sha256>` (+ `.origin`)
+and the proxy's zips under `gomod/`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
+import http.client
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -20,20 +23,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from testbed.bringup import gomod
-from testbed.errors import ConfigError, ProvisioningFailed, TestbedError
+from testbed.bringup import gomod, partial
+from testbed.errors import ChecksumMismatch, ConfigError, FetchFailed, ProxyError
 
 UNVERIFIED = "unverified"
 URL_TIMEOUT_S = 15.0
 MAX_URL_BYTES = 64 << 20
+VERSIONS_FILE = "manifests/upstream/versions.yaml"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+__all__ = ["UNVERIFIED", "ChecksumMismatch", "FetchFailed", "Fetched", "Fetcher", "GoModRef", "ModuleHash", "Pin",
+           "check_sha256", "module_hashes", "upstream_cache"]
 
 
-class FetchFailed(TestbedError):
-    """No source gave us the file; one line naming the file and why each source failed."""
+def check_sha256(value: Any, *, field: str, source: str = VERSIONS_FILE) -> str:
+    """A pin's sha256 as written: 64 lower-case hex digits or "unverified"; else ConfigError naming the field.
 
-
-class ChecksumMismatch(ProvisioningFailed):
-    """Bytes that differ from the pin: never bundled, never installed (exit 4)."""
+    The value names a cache file (`files/<sha256>`), so anything else (`../x`) must never get that far.
+    """
+    if isinstance(value, str) and (value == UNVERIFIED or _SHA256.fullmatch(value)):
+        return value
+    raise ConfigError(f"must be 64 lower-case hex digits or {UNVERIFIED!r}, not {value!r}", source=source, field=field)
 
 
 @dataclass(frozen=True)
@@ -64,18 +74,22 @@ class Pin:
     def name(self) -> str:
         return self.url.rstrip("/").rsplit("/", 1)[-1]
 
+    def __post_init__(self) -> None:
+        check_sha256(self.sha256, field=f"{self.name}.sha256")
+
     @classmethod
     def parse(cls, raw: Any, where: str) -> Pin:
         if not isinstance(raw, dict) or not isinstance(raw.get("url"), str):
-            raise ConfigError("each entry needs a url", source="manifests/upstream/versions.yaml", field=where)
+            raise ConfigError("each entry needs a url", source=VERSIONS_FILE, field=where)
         ref = raw.get("gomod")
         mirror = None
         if ref is not None:
             if not isinstance(ref, dict) or not all(isinstance(ref.get(k), str) for k in ("module", "version", "path")):
-                raise ConfigError("gomod needs module, version and path", source="manifests/upstream/versions.yaml",
+                raise ConfigError("gomod needs module, version and path", source=VERSIONS_FILE,
                                   field=f"{where}.gomod")
             mirror = GoModRef(ref["module"], ref["version"], ref["path"])
-        return cls(raw["url"], str(raw.get("sha256", UNVERIFIED)), mirror, raw.get("unverified"))
+        sha256 = check_sha256(raw.get("sha256", UNVERIFIED), field=f"{where}.sha256")
+        return cls(raw["url"], sha256, mirror, raw.get("unverified"))
 
 
 @dataclass(frozen=True)
@@ -101,33 +115,28 @@ def upstream_cache() -> Path:
     return cache_root() / "upstream"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".partial-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        Path(tmp).replace(path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
 @dataclass
 class Fetcher:
     cache: Path
-    proxy: str
+    proxy: gomod.Proxy | str | None
+    """The Go module proxy (gomod.proxy_base()); a URL string is parsed; None: no proxy (zips only from the cache)."""
     modules: dict[str, ModuleHash] = field(default_factory=dict)
     record: bool = False
     url_timeout_s: float = URL_TIMEOUT_S
     zip_timeout_s: float = gomod.ZIP_TIMEOUT_S
     dead_hosts: dict[str, str] = field(default_factory=dict)
     zips_downloaded: list[str] = field(default_factory=list)
+    _checked_zips: set[tuple[str, int, int]] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.proxy, str):
+            self.proxy = gomod.Proxy.parse(self.proxy) if self.proxy else None
 
     def cached(self, pin: Pin) -> Fetched | None:
         """The pinned file from the cache alone (no network), or None."""
         if pin.sha256 == UNVERIFIED:
             return None
-        path = self.cache / "files" / pin.sha256
+        path = self.cache / "files" / check_sha256(pin.sha256, field=f"{pin.name}.sha256")
         try:
             data = path.read_bytes()
         except OSError:
@@ -146,29 +155,36 @@ class Fetcher:
             return hit
         ref = pin.gomod
         zip_path = gomod.zip_cache_path(self.cache, ref.module, ref.version)
-        if not zip_path.is_file():
+        if not zip_path.is_file() or not self._zip_has_pinned_hash(ref, zip_path):
             return None
         try:
             data = gomod.read_file(zip_path, ref.module, ref.version, ref.path)
-        except gomod.ProxyError:
+        except ProxyError:
             return None
         if hashlib.sha256(data).hexdigest() != pin.sha256:
             return None
-        origin = f"{gomod.zip_url(self.proxy, ref.module, ref.version)}#{ref.path}"
-        _write_atomic(self.cache / "files" / pin.sha256, data)
-        _write_atomic(self.cache / "files" / f"{pin.sha256}.origin", f"{origin}\n".encode())
+        origin = self._zip_origin(ref)
+        self.store(data, pin.sha256, origin)
         return Fetched(data, pin.sha256, "cache", origin)
 
     def fetch(self, component: str, pin: Pin) -> Fetched:
-        """The verified bytes of one pinned file; FetchFailed (one line) when no source has it."""
-        hit = self.cached(pin)
+        """The verified bytes of one pinned file.
+
+        FetchFailed (one line) when no source answered; ChecksumMismatch when sources answered but
+        none gave the pinned bytes; ConfigError for an "unverified" pin without `record`.
+        """
+        hit = self.local(pin)
         if hit is not None:
             return hit
         failures: list[str] = []
-        got = self._from_url(pin, failures)
+        mismatches: list[str] = []
+        got = self._from_url(pin, failures, mismatches)
         if got is None and pin.gomod is not None:
-            got = self._from_gomod(component, pin.gomod, failures)
+            got = self._from_gomod(pin, failures, mismatches)
         if got is None:
+            if mismatches:
+                raise ChecksumMismatch(component, f"checksum mismatch for {pin.name}: pinned {pin.sha256}, but "
+                                       f"{'; '.join(mismatches + failures)}; refusing to bundle it")
             why = f" (pin: {pin.unverified})" if pin.unverified and not pin.gomod else ""
             raise FetchFailed(f"{component}: cannot download {pin.name}: {'; '.join(failures)}{why}")
         data, source, origin = got
@@ -176,15 +192,25 @@ class Fetcher:
         if pin.sha256 == UNVERIFIED and not self.record:
             raise ConfigError(f"{component}: {pin.url} has no pinned checksum (sha256: unverified); rerun with "
                               f"--record-checksums to trust what was fetched (sha256 {digest}) and commit it to "
-                              "manifests/upstream/versions.yaml")
-        if pin.sha256 not in (UNVERIFIED, digest):
-            raise ChecksumMismatch(component, f"checksum mismatch for {pin.name} (from {origin}): pinned {pin.sha256}, "
-                                   f"fetched {digest}; refusing to bundle it")
-        _write_atomic(self.cache / "files" / digest, data)
-        _write_atomic(self.cache / "files" / f"{digest}.origin", f"{origin}\n".encode())
+                              f"{VERSIONS_FILE}")
+        self.store(data, digest, origin)
         return Fetched(data, digest, source, origin)
 
-    def _from_url(self, pin: Pin, failures: list[str]) -> tuple[bytes, str, str] | None:
+    def store(self, data: bytes, digest: str, origin: str) -> None:
+        """Keep verified bytes in the cache as `files/<digest>` with their origin (credentials removed)."""
+        partial.write_file(self.cache / "files" / digest, data)
+        partial.write_file(self.cache / "files" / f"{digest}.origin", f"{gomod.redact(origin)}\n".encode())
+
+    @staticmethod
+    def _pinned(pin: Pin, data: bytes, source: str, mismatches: list[str]) -> bool:
+        """True if `data` is what `pin` pins (anything is, for an "unverified" pin); else noted in `mismatches`."""
+        digest = hashlib.sha256(data).hexdigest()
+        if pin.sha256 in (UNVERIFIED, digest):
+            return True
+        mismatches.append(f"{source} gave sha256 {digest} ({len(data)} bytes)")
+        return False
+
+    def _from_url(self, pin: Pin, failures: list[str], mismatches: list[str]) -> tuple[bytes, str, str] | None:
         host = urllib.parse.urlsplit(pin.url).netloc
         if host in self.dead_hosts:
             failures.append(f"{pin.url}: {host} unreachable ({self.dead_hosts[host]})")
@@ -195,6 +221,9 @@ class Fetcher:
         except urllib.error.HTTPError as err:
             failures.append(f"{pin.url}: HTTP {err.code}")
             return None
+        except http.client.HTTPException as err:  # IncompleteRead and other broken answers: the host did answer
+            failures.append(f"{pin.url}: bad HTTP answer ({type(err).__name__})")
+            return None
         except (urllib.error.URLError, OSError) as err:
             reason = str(getattr(err, "reason", err))
             self.dead_hosts[host] = reason
@@ -203,31 +232,63 @@ class Fetcher:
         if len(data) > MAX_URL_BYTES:
             failures.append(f"{pin.url}: larger than {MAX_URL_BYTES} bytes")
             return None
+        if not self._pinned(pin, data, pin.url, mismatches):
+            return None
         return data, "url", pin.url
 
-    def _from_gomod(self, component: str, ref: GoModRef, failures: list[str]) -> tuple[bytes, str, str] | None:
-        try:
-            zip_path, downloaded = gomod.fetch_zip(ref.module, ref.version, cache_root=self.cache, proxy=self.proxy,
-                                                   timeout_s=self.zip_timeout_s)
+    def _from_gomod(self, pin: Pin, failures: list[str], mismatches: list[str]) -> tuple[bytes, str, str] | None:
+        """The file from its module zip: the cached zip, else downloaded; a cached zip with other bytes is downloaded once more."""
+        assert pin.gomod is not None
+        ref = pin.gomod
+        proxy = self.proxy if isinstance(self.proxy, gomod.Proxy) else None
+        if proxy is not None and proxy.host in self.dead_hosts:
+            failures.append(f"Go module proxy {proxy}: unreachable ({self.dead_hosts[proxy.host]})")
+            return None
+        pinned = self.modules.get(ref.key)
+        for _ in range(2):
+            try:
+                zip_path, downloaded = gomod.fetch_zip(ref.module, ref.version, cache_root=self.cache, proxy=proxy,
+                                                       h1=pinned.h1 if pinned else None, timeout_s=self.zip_timeout_s)
+                data = gomod.read_file(zip_path, ref.module, ref.version, ref.path)
+            except ChecksumMismatch as err:
+                mismatches.append(f"Go module proxy: {err.message}")
+                return None
+            except ProxyError as err:
+                if err.host_down and proxy is not None:
+                    self.dead_hosts[proxy.host] = err.message
+                failures.append(f"Go module proxy: {err.message}")
+                return None
             if downloaded:
                 self.zips_downloaded.append(ref.key)
-                self._check_module(component, ref, zip_path)
-            data = gomod.read_file(zip_path, ref.module, ref.version, ref.path)
-        except gomod.ProxyError as err:
-            failures.append(f"Go module proxy: {err.message}")
-            return None
-        return data, "gomod", f"{gomod.zip_url(self.proxy, ref.module, ref.version)}#{ref.path}"
+            origin = self._zip_origin(ref)
+            if self._pinned(pin, data, origin, mismatches if downloaded else []):
+                return data, "gomod", origin
+            if downloaded:
+                return None
+            zip_path.unlink(missing_ok=True)  # the cached zip holds other bytes: download it once more
+        return None
 
-    def _check_module(self, component: str, ref: GoModRef, zip_path: Path) -> None:
-        """A freshly downloaded zip must have the pinned h1: hash, else it leaves the cache."""
+    def _zip_origin(self, ref: GoModRef) -> str:
+        proxy = self.proxy if isinstance(self.proxy, gomod.Proxy) else None
+        where = gomod.zip_url(proxy, ref.module, ref.version) if proxy else f"{ref.key} (module zip in the cache)"
+        return f"{where}#{ref.path}"
+
+    def _zip_has_pinned_hash(self, ref: GoModRef, zip_path: Path) -> bool:
+        """A cached zip is used only with its pinned h1 (checked once per run and file state)."""
         pinned = self.modules.get(ref.key)
         if pinned is None:
-            return
-        actual = gomod.h1_hash(zip_path)
-        if actual != pinned.h1:
-            zip_path.unlink(missing_ok=True)
-            raise ChecksumMismatch(component, f"module hash mismatch for {ref.key} (from {self.proxy}): pinned {pinned.h1}, "
-                                   f"fetched {actual}; refusing to use it")
+            return True
+        stat = zip_path.stat()
+        stamp = (str(zip_path), stat.st_size, stat.st_mtime_ns)
+        if stamp in self._checked_zips:
+            return True
+        try:
+            ok = gomod.h1_hash(zip_path) == pinned.h1
+        except ProxyError:
+            ok = False
+        if ok:
+            self._checked_zips.add(stamp)
+        return ok
 
 
 def module_hashes(versions: dict[str, Any]) -> dict[str, ModuleHash]:
@@ -235,6 +296,6 @@ def module_hashes(versions: dict[str, Any]) -> dict[str, ModuleHash]:
     out = {}
     for key, raw in (versions.get("go_modules") or {}).items():
         if not isinstance(raw, dict) or not str(raw.get("h1", "")).startswith("h1:"):
-            raise ConfigError("needs h1: 'h1:...'", source="manifests/upstream/versions.yaml", field=f"go_modules.{key}")
+            raise ConfigError("needs h1: 'h1:...'", source=VERSIONS_FILE, field=f"go_modules.{key}")
         out[str(key)] = ModuleHash(str(raw["h1"]), bool(raw.get("sumdb")))
     return out

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from testbed.bringup.bundle import BundleEntry, write_manifest
+from testbed.bringup.bundle import BundleEntry, staged, write_manifest
 from testbed.bringup.upstream import UPSTREAMS, Kind, Upstream, Workload
 from testbed.errors import ConfigError
 
@@ -186,20 +186,23 @@ def upstream_crds(name: str, *, manifests_root: Path | None = None, cache: Path 
 
     None when versions.yaml gives no file for it (Helm charts) or any of its files is not cached.
     """
+    from testbed.bringup import gomod
     from testbed.bringup.download import load_versions, pins_of
-    from testbed.bringup.fetch import Fetcher, upstream_cache
+    from testbed.bringup.fetch import Fetcher, module_hashes, upstream_cache
     from testbed.render import default_root
 
     try:
         versions = load_versions(manifests_root or default_root())
         comp = next((c for c in versions["components"] if c.get("name") == name), None)
         pins = pins_of(comp, crds=True) if comp and comp.get("install") == "manifests" else []
+        modules = module_hashes(versions)
+        proxy = gomod.proxy_base()  # only to name the zips' origin: nothing is downloaded here
     except ConfigError:
         return None
     if not pins:
         return None
     loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    fetcher = Fetcher(cache=cache or upstream_cache(), proxy="")
+    fetcher = Fetcher(cache=cache or upstream_cache(), proxy=proxy, modules=modules)
     docs: list[Obj] = []
     for pin in pins:
         got = fetcher.local(pin)
@@ -212,17 +215,21 @@ def upstream_crds(name: str, *, manifests_root: Path | None = None, cache: Path 
 
 def write_stand_in_bundle(directory: Path, *, real_crds: bool = False, manifests_root: Path | None = None,
                           cache: Path | None = None) -> list[BundleEntry]:
-    """Write the stand-in bundle into `directory` (created if needed); returns its entries.
+    """Write the stand-in bundle into `directory`, replacing it whole (built beside it, then renamed); returns its entries.
 
     `real_crds`: use a component's real CRDs when the upstream cache holds them (see the module docstring).
     """
-    directory.mkdir(parents=True, exist_ok=True)
+    with staged(directory) as build:
+        return _write_stand_in(build, real_crds=real_crds, manifests_root=manifests_root, cache=cache)
+
+
+def _write_stand_in(directory: Path, *, real_crds: bool, manifests_root: Path | None, cache: Path | None) -> list[BundleEntry]:
     dumper: type = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     entries = []
     main_resource: set[tuple[str, str]] = set()
     for up in UPSTREAMS:
         sub = directory / up.name
-        sub.mkdir(exist_ok=True)
+        sub.mkdir()
         crds_file = None
         crds_from = None
         if up.kinds:
@@ -239,7 +246,7 @@ def write_stand_in_bundle(directory: Path, *, real_crds: bool = False, manifests
         images = [STAND_IN_IMAGE.format(name=w.name) for w in up.workloads]
         entries.append(BundleEntry(up.name, up.component, up.namespace, up.profiles, crds_file, f"{up.name}/install.yaml",
                                    tuple(images), crds_from=crds_from))
-    (directory / "sim").mkdir(exist_ok=True)
+    (directory / "sim").mkdir()
     (directory / "sim" / "stages.yaml").write_text(yaml.safe_dump_all(sim_stages(frozenset(main_resource)), sort_keys=False))
     (directory / "README.md").write_text(README)
     write_manifest(directory, entries, stand_in=True, sim_stages="sim/stages.yaml")
