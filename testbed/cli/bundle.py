@@ -43,6 +43,11 @@ def bundle(directory: Path, stand_in: bool, real_crds: bool, env_name: str, reco
     if real_crds and not stand_in:
         raise ConfigError("--real-crds goes with --stand-in (a real bundle always has the real CRDs)", field="real-crds")
     if stand_in:
+        given = [flag for flag, on in (("--only", only is not None), ("--crds-only", crds_only),
+                                       ("--record-checksums", record_checksums)) if on]
+        if given:
+            raise ConfigError(f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not go with --stand-in (the stand-in "
+                              "bundle downloads nothing and always holds every upstream component)", field="stand-in")
         from testbed.bringup.standin import write_stand_in_bundle
 
         entries = write_stand_in_bundle(directory, real_crds=real_crds, manifests_root=manifests_root)

@@ -10,77 +10,23 @@ import hashlib
 import io
 import subprocess
 import urllib.error
-import urllib.request
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from upstream_fakes import MODULE, RELEASE, SHA, VERSION, ZIP, ZIP_URL, FakeNet, fetcher, pin, write_versions
 
 from testbed.bringup import gomod
 from testbed.bringup.bundle import load_bundle
 from testbed.bringup.download import download_bundle
-from testbed.bringup.fetch import ChecksumMismatch, Fetcher, FetchFailed, GoModRef, ModuleHash, Pin
+from testbed.bringup.fetch import ChecksumMismatch, FetchFailed, GoModRef, ModuleHash, Pin
 from testbed.cli.main import main
 from testbed.errors import ConfigError, ExitCode
 
 pytestmark = pytest.mark.unit
 REPO = Path(__file__).resolve().parents[3]
-MODULE, VERSION = "github.com/Example-Org/widget", "v1.2.0"
-CRD = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "widgets.example.io"},
-       "spec": {"group": "example.io", "names": {"kind": "Widget", "plural": "widgets"}, "scope": "Namespaced",
-                "versions": [{"name": "v1", "served": True, "storage": True,
-                              "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
-DEPLOY = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "widget-operator", "namespace": "widget"},
-          "spec": {"template": {"spec": {"containers": [{"name": "op", "image": "ghcr.io/example/widget:v1.2.0"}]}}}}
-RELEASE = yaml.safe_dump_all([CRD, DEPLOY]).encode()
-SHA = hashlib.sha256(RELEASE).hexdigest()
-
-
-def module_zip(files: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for path, data in files.items():
-            zf.writestr(f"{MODULE}@{VERSION}/{path}", data)
-    return buf.getvalue()
-
-
-ZIP = module_zip({"deploy/release.yaml": RELEASE, "go.mod": f"module {MODULE}\n".encode()})
-ZIP_URL = f"https://proxy.example/github.com/!example-!org/widget/@v/{VERSION}.zip"
-
-
-class FakeNet:
-    """urlopen for a release site that is down and a proxy that serves ZIP_URL; counts requests."""
-
-    def __init__(self, routes: dict[str, bytes | Exception]) -> None:
-        self.routes = routes
-        self.requests: list[str] = []
-
-    def __call__(self, url: str, timeout: float = 0) -> Any:
-        self.requests.append(url)
-        answer = self.routes.get(url, urllib.error.URLError("Name or service not known"))
-        if isinstance(answer, Exception):
-            raise answer
-        return io.BytesIO(answer)
-
-
-@pytest.fixture
-def net(monkeypatch: pytest.MonkeyPatch) -> Callable[..., FakeNet]:
-    def install(routes: dict[str, bytes | Exception]) -> FakeNet:
-        fake = FakeNet(routes)
-        monkeypatch.setattr(urllib.request, "urlopen", fake)
-        return fake
-    return install
-
-
-def pin(sha: str = SHA) -> Pin:
-    return Pin("https://releases.example/widget/v1.2.0/release.yaml", sha, GoModRef(MODULE, VERSION, "deploy/release.yaml"))
-
-
-def fetcher(tmp_path: Path, **kw: Any) -> Fetcher:
-    return Fetcher(cache=tmp_path / "cache", proxy="https://proxy.example", **kw)
 
 
 def test_escape_case_encodes_module_paths_and_versions() -> None:
@@ -92,12 +38,14 @@ def test_escape_case_encodes_module_paths_and_versions() -> None:
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    ("", gomod.DEFAULT_PROXY), ("off", gomod.DEFAULT_PROXY), ("direct", gomod.DEFAULT_PROXY),
-    ("https://goproxy.example/,direct", "https://goproxy.example"), ("off|http://10.0.0.1:3000", "http://10.0.0.1:3000"),
-    ("direct,https://a.example|https://b.example", "https://a.example"),
+    ("", gomod.DEFAULT_PROXY), ("off", None), ("direct", None), ("direct,off", None),
+    ("https://goproxy.example/,direct", "https://goproxy.example"), ("off|http://10.0.0.1:3000", None),
+    ("direct,https://a.example|https://b.example", "https://a.example"), ("direct|http://10.0.0.1:3000", "http://10.0.0.1:3000"),
 ])
-def test_proxy_is_the_first_url_entry_of_goproxy(value: str, expected: str) -> None:
-    assert gomod.proxy_base({"GOPROXY": value}) == expected
+def test_proxy_is_read_as_go_reads_goproxy(value: str, expected: str | None) -> None:
+    """`off` ends the list (no proxy, not proxy.golang.org); `direct` entries are skipped."""
+    proxy = gomod.proxy_base({"GOPROXY": value})
+    assert (proxy.url if proxy else None) == expected
 
 
 def test_h1_is_go_dirhash_hash1(tmp_path: Path) -> None:
@@ -170,20 +118,6 @@ def test_nothing_reachable_is_one_line_naming_every_source(tmp_path: Path, net: 
     assert "HTTP 403 This module version is not available." in err.value.message
 
 
-def write_versions(root: Path, sha: str = SHA, helm: bool = False) -> Path:
-    manifests = root / "manifests"
-    (manifests / "upstream").mkdir(parents=True)
-    comps: list[dict[str, Any]] = [{"name": "widget", "version": VERSION, "install": "manifests", "namespace": "widget",
-                                    "manifests": [{"url": pin().url, "sha256": sha,
-                                                   "gomod": {"module": MODULE, "version": VERSION, "path": "deploy/release.yaml"}}]}]
-    if helm:
-        comps.append({"name": "chart", "version": "1", "install": "helm", "namespace": "chart",
-                      "helm": {"repo": "https://charts.example", "chart": "chart", "version": "1", "release": "chart",
-                               "values": [], "sha256": "unverified", "unverified": "not reachable"}})
-    (manifests / "upstream" / "versions.yaml").write_text(yaml.safe_dump({"schema": 1, "components": comps}))
-    return manifests
-
-
 def test_bundle_index_records_where_each_file_came_from(tmp_path: Path, net: Callable[..., FakeNet]) -> None:
     net({ZIP_URL: ZIP})
     root = write_versions(tmp_path)
@@ -198,6 +132,7 @@ def test_bundle_index_records_where_each_file_came_from(tmp_path: Path, net: Cal
     assert [d["kind"] for d in yaml.safe_load_all((out / "widget" / "crds.yaml").read_text())] == ["CustomResourceDefinition"]
     assert [d["kind"] for d in yaml.safe_load_all((out / "widget" / "install.yaml").read_text())] == ["Deployment"]
     assert (out / "sha256sums.txt").read_text() == f"{SHA}  {pin().url}\n"
+    assert (out / "images.txt").read_text() == "docker.io/library/python:3.12-slim\nghcr.io/example/widget:v1.2.0\n"
 
 
 def test_crds_only_bundle_is_refused_for_bring_up(tmp_path: Path, net: Callable[..., FakeNet]) -> None:
@@ -240,4 +175,4 @@ def test_helm_timeout_is_one_line_not_a_traceback(tmp_path: Path, monkeypatch: p
     rc = main(["bundle", str(tmp_path / "b"), "--only", "nats", "--manifests-root", str(REPO / "manifests")])
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == ExitCode.FAILED and len(err) == 1
-    assert "nats: helm template nats 1.2.6 from https://nats-io.github.io/k8s/helm/charts/ did not finish in 120s" in err[0]
+    assert "nats: helm pull nats 1.2.6 from https://nats-io.github.io/k8s/helm/charts/ did not finish in 120s" in err[0]
