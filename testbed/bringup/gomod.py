@@ -106,6 +106,8 @@ def proxy_base(environ: Mapping[str, str] | None = None) -> Proxy | None:
 def no_proxy_reason(environ: Mapping[str, str] | None = None) -> str:
     """One line saying why no proxy is used (for when `proxy_base` is None)."""
     env = os.environ if environ is None else environ
+    if proxy_base(env) is not None:
+        return "no Go module proxy was given (the zip is read from the cache only)"
     shown = ",".join(redact(e) for e in env.get("GOPROXY", "").split(","))
     return f"no Go module proxy: $GOPROXY={shown} names no proxy URL before 'off' or its end"
 

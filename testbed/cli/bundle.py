@@ -32,10 +32,15 @@ def bundle(directory: Path, stand_in: bool, real_crds: bool, env_name: str, reco
            manifests_root: Path | None) -> int:
     """Download every pinned upstream manifest and chart into DIR and list every image in DIR/images.txt.
 
-    Each file is tried at its URL, then at its Go module proxy mirror ($GOPROXY, first URL entry;
-    default https://proxy.golang.org), verified against its pinned sha256 (a mismatch exits 4)
-    and cached in ~/.cache/testbed/upstream ($TESTBED_CACHE moves it). DIR/bundle.yaml records
-    where each file came from. `testbed up --bundle DIR` then installs with no network access.
+    Each file is taken from the cache, else its URL, else its Go module proxy mirror ($GOPROXY
+    as Go reads it: first URL entry, `direct` skipped, `off` for none; default
+    https://proxy.golang.org), and must match its pinned sha256: when no source gives the
+    pinned bytes it exits 4 naming each source. Charts are pulled with `helm pull --version`
+    and their archive checked the same way. Files are cached in ~/.cache/testbed/upstream
+    ($TESTBED_CACHE moves it). DIR is replaced whole or left as it was; DIR/bundle.yaml records
+    where each file came from. Exit 1 when a component cannot be fetched, 2 when every failure
+    is a usage error (an unverified pin, no helm). `testbed up --bundle DIR` then installs with
+    no network access.
     """
     from testbed.bringup.plan import load_components
     from testbed.render import default_root
