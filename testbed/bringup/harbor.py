@@ -10,7 +10,9 @@ bring-up generated (Secret harbor/harbor-admin), with the payloads the harbor st
 
 - the project: GET /projects?name=, POST /projects when absent (201; 409 = someone else made it),
   PUT /projects/{id} when its scan settings (auto_scan, prevent_vul, severity) drifted;
-- each robot `robot$<project>+<name>`: its secret is returned only by POST /robots (201) or PATCH
+- each robot `robot$<project>+<name>` (the pull robot is one per env, `pull-<env>`, as its Secret is
+  one per shop namespace: envs sharing a cluster never rotate each other's credential, and each has
+  only its own to lose): its secret is returned only by POST /robots (201) or PATCH
   /robots/{id} (refresh), so the Kubernetes Secret is its only copy. A Secret that still logs in
   (GET /users/current/permissions as the robot answers 200) is left alone; a missing or stale one
   gets a fresh secret through PATCH /robots/{id} {"secret": ...} and is rewritten;
@@ -52,13 +54,15 @@ DOCKERCONFIG = "kubernetes.io/dockerconfigjson"
 Obj = dict[str, Any]
 
 
-def bootstrap_refs(shop_namespace: str) -> list[dict[str, str]]:
-    """What the bootstrap reads and writes (the plan step's `secrets`)."""
+def bootstrap_refs(env: str, shop_namespace: str) -> list[dict[str, str]]:
+    """What the bootstrap reads and writes (the plan step's `secrets`). A robot ref's `robot` names its
+    payload (robot-<robot>.json) and marker; `robot_name`, when set, is the robot's name in Harbor."""
     return [
         {"role": "admin", "namespace": "harbor", "name": "harbor-admin"},
         {"role": "payloads", "namespace": "harbor", "name": "harbor-bootstrap"},
         {"role": "robot", "robot": "ci", "format": "dockerconfig+basic", "namespace": "testbed-ci", "name": "harbor-robot-ci"},
-        {"role": "robot", "robot": "pull", "format": "dockerconfig", "namespace": shop_namespace, "name": "harbor-pull"},
+        {"role": "robot", "robot": "pull", "robot_name": f"pull-{env}", "format": "dockerconfig", "namespace": shop_namespace,
+         "name": "harbor-pull"},
         {"role": "ca", "namespace": "testbed-ci", "name": "harbor-ca"},
     ]
 
@@ -187,11 +191,14 @@ def _ensure_project(harbor: HarborAPI, payload: Obj, report: Report) -> int:
 
 def _ensure_robot(api: KubeAPI, harbor: HarborAPI, ref: Mapping[str, str], payload: Obj, project: str,
                   project_id: int, registry: str, report: Report) -> None:
-    full_name = f"{ROBOT_PREFIX}{project}+{payload['name']}"
+    name = ref.get("robot_name") or payload["name"]
+    full_name = f"{ROBOT_PREFIX}{project}+{name}"
     where = f"{ref['namespace']}/{ref['name']}"
     robot = harbor.robot(project_id, full_name)
     if robot is None:
-        body = {**payload, "permissions": [{**p, "namespace": project} for p in payload.get("permissions") or []]}
+        body = {**payload, "name": name, "permissions": [{**p, "namespace": project} for p in payload.get("permissions") or []]}
+        if name != payload["name"]:
+            body["description"] = f"{payload.get('description') or name} ({where})"
         created = harbor.create_robot(body)
         if created is not None:
             username, password = created["name"], created["secret"]  # checked by HarborAPI.create_robot

@@ -247,7 +247,7 @@ def build_plan(*, bundle: Bundle, manifests_root: Path, profile: str, env: str, 
                 deferred += [w for w in waits if w["kind"] == "Application"]
                 b.steps[-1].waits = [w for w in waits if w["kind"] != "Application"]
             if name == "harbor" and comp.get("rendered_stage") == stage:  # Harbor is up: its project and robots
-                refs = bootstrap_refs(b.shop_ns)
+                refs = bootstrap_refs(env, b.shop_ns)
                 b.steps.append(Step("harbor:bootstrap", "harbor", stage, "harbor", secrets=refs,
                                     waits=[] if sim else bootstrap_waits(refs), every_run=not sim))
     if deferred:

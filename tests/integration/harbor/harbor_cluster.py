@@ -17,9 +17,14 @@ from testbed.kube.api import KubeAPI
 PAYLOADS = Path(__file__).resolve().parents[3] / "manifests" / "components" / "harbor"
 
 
-def prepare(api: KubeAPI, namespace: str) -> list[dict[str, str]]:
+def prepare_refs(namespace: str, env: str = "dev") -> list[dict[str, str]]:
+    """The bootstrap's refs for `env`, all in `namespace`."""
+    return [{**r, "namespace": namespace} for r in bootstrap_refs(env, namespace)]
+
+
+def prepare(api: KubeAPI, namespace: str, env: str = "dev") -> list[dict[str, str]]:
     """The cluster as the bring-up leaves it before the bootstrap; the refs, all in `namespace`."""
-    refs = [{**r, "namespace": namespace} for r in bootstrap_refs(namespace)]
+    refs = prepare_refs(namespace, env)
     ensure_secrets(api, [{"namespace": namespace, "name": n} for n in ("harbor-admin", "harbor-robot-ci", "harbor-pull", "harbor-ca")])
     api.apply([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "harbor-bootstrap", "namespace": namespace},
                 "data": {f.name: f.read_text() for f in sorted(PAYLOADS.glob("*.json"))}}])

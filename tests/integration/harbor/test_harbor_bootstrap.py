@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 from fake_harbor import FAKE_CA, PREFIX, fake_harbor
-from harbor_cluster import auths, prepare, robot_secret_of, secret, self_signed_ca_and_server
+from harbor_cluster import auths, prepare, prepare_refs, robot_secret_of, secret, self_signed_ca_and_server
 
 from testbed.bringup.harbor import MARKER, bootstrap, bootstrap_waits, harbor_endpoint, read_secret
 from testbed.bringup.readiness import evaluate
+from testbed.bringup.secrets import ensure_secrets
 from testbed.errors import ExitCode, ProvisioningFailed
 from testbed.kube.api import KubeAPI
 
@@ -35,7 +36,7 @@ def test_first_bootstrap_creates_project_robots_and_secrets(sim_api: KubeAPI, si
     assert project is not None
     assert {k: project["metadata"][k] for k in ("auto_scan", "prevent_vul", "severity", "public")} == \
         {"auto_scan": "true", "prevent_vul": "true", "severity": "critical", "public": "false"}
-    assert sorted(r["name"] for r in state.robots.values()) == ["testbed+ci", "testbed+pull"]
+    assert sorted(r["name"] for r in state.robots.values()) == ["testbed+ci", "testbed+pull-dev"]
     assert state.calls_of("PATCH", "/api/v2.0/robots") == []  # secrets came from the creation responses
     ci = secret(sim_api, sim_namespace, "harbor-robot-ci")
     assert ci["type"] == "kubernetes.io/dockerconfigjson" and ci["annotations"][MARKER] == "ci"
@@ -44,7 +45,7 @@ def test_first_bootstrap_creates_project_robots_and_secrets(sim_api: KubeAPI, si
     pull = secret(sim_api, sim_namespace, "harbor-pull")
     assert pull["type"] == "kubernetes.io/dockerconfigjson" and "username" not in pull
     entry = auths(pull)["harbor.testbed.internal"]
-    assert entry["username"] == f"{PREFIX}testbed+pull" and entry["password"] == robot_secret_of(state, "testbed+pull")
+    assert entry["username"] == f"{PREFIX}testbed+pull-dev" and entry["password"] == robot_secret_of(state, "testbed+pull-dev")
     assert base64.b64decode(entry["auth"]).decode() == f"{entry['username']}:{entry['password']}"
     ca = secret(sim_api, sim_namespace, "harbor-ca")
     assert ca["ca.crt"] == "" and ca["annotations"][MARKER] == "ca"
@@ -92,7 +93,7 @@ def test_stale_secret_and_drifted_project_are_repaired(sim_api: KubeAPI, sim_nam
     password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
     with fake_harbor(password) as (url, state):
         bootstrap(sim_api, url, refs)
-        pull = next(r for r in state.robots.values() if r["name"] == "testbed+pull")
+        pull = next(r for r in state.robots.values() if r["name"] == "testbed+pull-dev")
         pull["secret"] = "RotatedInTheUi1"  # someone refreshed it in Harbor: the Secret no longer logs in
         state.project_named("testbed")["metadata"]["auto_scan"] = "false"
         report = bootstrap(sim_api, url, refs)
@@ -223,3 +224,31 @@ def test_a_hand_edited_robot_secret_is_refreshed(sim_api: KubeAPI, sim_namespace
         ci = robot_secret_of(state, "testbed+ci")
     assert secret(sim_api, sim_namespace, "harbor-robot-ci")["password"] == ci
     assert any("harbor-robot-ci" in c and "refreshed" in c for c in report.changed), report.changed
+
+
+def test_a_second_env_gets_its_own_pull_robot_and_leaves_the_first_ones_alone(sim_api: KubeAPI, sim_namespace: str) -> None:
+    """Two envs on one cluster share Harbor, its admin, the payloads and testbed-ci; each has its shop namespace
+    and harbor-pull there. Env b's bring-up must not rotate the robot env a's Secret holds."""
+    refs_a = prepare(sim_api, sim_namespace, env="a")
+    shop_b = f"{sim_namespace}-b"
+    sim_api.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": shop_b}}])
+    try:
+        ensure_secrets(sim_api, [{"namespace": shop_b, "name": "harbor-pull"}])
+        refs_b = [{**r, "namespace": shop_b} if r["role"] == "robot" and r["robot"] == "pull" else r
+                  for r in prepare_refs(sim_namespace, env="b")]
+        password = read_secret(sim_api, sim_namespace, "harbor-admin", "HARBOR_ADMIN_PASSWORD")
+        with fake_harbor(password) as (url, state):
+            bootstrap(sim_api, url, refs_a)
+            held_a = auths(secret(sim_api, sim_namespace, "harbor-pull"))["harbor.testbed.internal"]
+            report_b = bootstrap(sim_api, url, refs_b)
+            assert state.calls_of("PATCH", "/api/v2.0/robots") == []  # nobody's secret rotated
+            assert bootstrap(sim_api, url, refs_a).changed == []  # env a's Secret still logs in
+            robots = {r["name"]: r for r in state.robots.values()}
+        assert sorted(robots) == ["testbed+ci", "testbed+pull-a", "testbed+pull-b"]
+        assert held_a["username"] == f"{PREFIX}testbed+pull-a" and held_a["password"] == robots["testbed+pull-a"]["secret"]
+        held_b = auths(secret(sim_api, shop_b, "harbor-pull"))["harbor.testbed.internal"]
+        assert held_b["username"] == f"{PREFIX}testbed+pull-b" and held_b["password"] == robots["testbed+pull-b"]["secret"]
+        assert robots["testbed+pull-b"]["description"].endswith(f"({shop_b}/harbor-pull)")
+        assert report_b.changed == [f"robot {PREFIX}testbed+pull-b created, Secret {shop_b}/harbor-pull written"]
+    finally:
+        sim_api.delete("v1", "Namespace", shop_b)

@@ -203,7 +203,7 @@ def test_a_rerun_repairs_what_changed_in_harbor_only(sim_api: KubeAPI, sim_names
     with fake_harbor(password) as (url, state):
         plan = write_plan(tmp_path, sim_api, sim_namespace, refs, sim=False, url=url)
         assert run(tmp_path, plan, 1).status == "successful"
-        pull = next(r for r in state.robots.values() if r["name"] == "testbed+pull")
+        pull = next(r for r in state.robots.values() if r["name"] == "testbed+pull-dev")
         pull["secret"] = "RotatedInTheUi1"
         state.project_named("testbed")["metadata"]["auto_scan"] = "false"
         second = run(tmp_path, plan, 2)

@@ -71,7 +71,7 @@ def test_generated_placeholders_match_what_the_chart_and_pipeline_read() -> None
 
 
 def test_bootstrap_waits_hold_only_once_the_bootstrap_marked_the_secret() -> None:
-    waits = bootstrap_waits(bootstrap_refs("testbed-dev-shop"))
+    waits = bootstrap_waits(bootstrap_refs("dev", "testbed-dev-shop"))
     assert [(w["namespace"], w["name"]) for w in waits] == [("testbed-ci", "harbor-robot-ci"), ("testbed-dev-shop", "harbor-pull"),
                                                             ("testbed-ci", "harbor-ca")]
     placeholder = {"kind": "Secret", "metadata": {"name": "harbor-robot-ci", "annotations": {}}}
