@@ -127,6 +127,7 @@ class Fetcher:
     dead_hosts: dict[str, str] = field(default_factory=dict)
     zips_downloaded: list[str] = field(default_factory=list)
     _checked_zips: set[tuple[str, int, int]] = field(default_factory=set, repr=False)
+    _cleaned: bool = field(default=False, repr=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.proxy, str):
@@ -198,6 +199,9 @@ class Fetcher:
 
     def store(self, data: bytes, digest: str, origin: str) -> None:
         """Keep verified bytes in the cache as `files/<digest>` with their origin (credentials removed)."""
+        if not self._cleaned:
+            partial.clean_stale(self.cache / "files")  # what a killed run left half-written
+            self._cleaned = True
         partial.write_file(self.cache / "files" / digest, data)
         partial.write_file(self.cache / "files" / f"{digest}.origin", f"{gomod.redact(origin)}\n".encode())
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import stat
 import urllib.error
 import zipfile
 from collections.abc import Callable
@@ -146,3 +147,13 @@ def test_stand_in_real_crds_record_the_proxy_as_origin(tmp_path: Path, net: Call
     monkeypatch.setenv("GOPROXY", "https://proxy.example")
     assert upstream_crds("argocd", manifests_root=manifests, cache=cache)
     assert (cache / "files" / f"{SHA}.origin").read_text().strip() == f"{ZIP_URL}#deploy/release.yaml"
+
+
+def test_cached_files_are_world_readable_and_a_killed_runs_partials_go(tmp_path: Path, net: Callable[..., FakeNet]) -> None:
+    files = tmp_path / "cache" / "files"
+    files.mkdir(parents=True)
+    (files / ".partial-999999999-abc").write_bytes(b"half")
+    net({ZIP_URL: ZIP})
+    fetcher(tmp_path).fetch("widget", pin())
+    assert sorted(p.name for p in files.iterdir()) == sorted([SHA, f"{SHA}.origin"])
+    assert {stat.S_IMODE(p.stat().st_mode) for p in files.iterdir()} == {0o644}
