@@ -51,7 +51,8 @@ or in a --waivers file (rule, owner, expires, reason, optional match).
 @click.option("--all-namespaces", is_flag=True, help="Evaluate every Rego package.")
 @click.option("--combine", is_flag=True, help="Give Rego all documents as one input (conftest --combine).")
 @click.option("--rego-engine", type=click.Choice(["auto", "conftest", "opa", "regopy"]), default="auto", show_default=True,
-              help="auto: conftest, else opa (each on PATH or in $TESTBED_CACHE/tools/bin, where ci/build-go-tools.sh puts it), else regopy (isolated in a subprocess).")
+              help="auto: conftest, else opa (each on PATH or in $TESTBED_CACHE/tools/bin, where ci/build-go-tools.sh "
+                   "puts it), else regopy (isolated in a subprocess).")
 @click.option("--waivers", multiple=True, type=click.Path(path_type=Path), help="Waivers file (YAML).")
 @click.option("--allowed-registry", multiple=True, help=f"Allowed image registry (default: {', '.join(DEFAULT_ALLOWED_REGISTRIES)}).")
 @click.option("--required-label", multiple=True, help=f"Required label (default: {', '.join(DEFAULT_REQUIRED_LABELS)}).")
