@@ -6,20 +6,27 @@ stay cheap to import: anything heavy is imported inside the fixtures that need i
 Fixtures: `testbed_config`, `testbed_target`, `testbed_endpoints`, `shop` (ready gRPC
 stubs per service), `user_factory` (new signed-up, authenticated accounts), `web_url`,
 `run_id`, `artifacts_dir`. Suites run the same under `testbed conform` and plain
-`pytest suites/`; with nothing up, the session stops with exit code 3. Endpoints come from
-the target's `access()`, so on kube every pytest process reaches the shop through its own
-port-forwards.
+`pytest suites/`; with nothing up (or a port-forward that cannot open) the session ends with
+exit code 3 and one `testbed: ...` line, bad config with exit code 2, with or without xdist.
+Endpoints come from the target's `access()`, so on kube every pytest process reaches the shop
+through its own port-forwards.
+
+Under xdist, `pytest.exit()` in a worker's fixture crashes the controller (INTERNALERROR), so a
+worker instead errors the test with the one line (`pytest.fail(pytrace=False)`), stops, and
+hands the code and line to the controller in `workeroutput`; the controller sets the session's
+exit code from it and prints the line on stderr (as `pytest.exit` would).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import pytest
 
@@ -37,6 +44,8 @@ SUITE_MARKERS = {
     "cluster": "conformance suite: cluster component readiness",
 }
 NEEDS_RUNNING_CODE = ("e2e", "ui", "load", "chaos")  # not applicable where no pod runs real code (sim)
+WORKER_OUTPUT_KEY = "testbed_stop"  # xdist workeroutput: [exit code, "testbed: ..." line]
+_controller_stop = pytest.StashKey[tuple[int, str]]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,15 +63,43 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 break
 
 
+def stop_session(request: pytest.FixtureRequest, line: str, returncode: int) -> NoReturn:
+    """End the run with `returncode` and one line: pytest.exit() alone, or the xdist-safe path in a worker."""
+    config = request.config
+    if not hasattr(config, "workerinput"):
+        pytest.exit(line, returncode=returncode)
+    config.workeroutput.setdefault(WORKER_OUTPUT_KEY, [returncode, line])  # type: ignore[attr-defined]
+    request.session.shouldstop = line  # this worker runs nothing more; the controller stops the others
+    pytest.fail(line, pytrace=False)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: keep the first code and line a worker stopped with."""
+    stop = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+    if stop and _controller_stop not in node.config.stash:
+        node.config.stash[_controller_stop] = (int(stop[0]), str(stop[1]))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """xdist controller: the exit code and line a worker stopped with, instead of xdist's "interrupted" (2)."""
+    stop = session.config.stash.get(_controller_stop, None)
+    if stop is not None:
+        session.exitstatus = stop[0]
+        sys.stderr.write(f"{stop[1]}\n")
+
+
 @pytest.fixture(scope="session")
-def testbed_config() -> "Config":
+def testbed_config(request: pytest.FixtureRequest) -> "Config":
     from testbed.config import load_config
     from testbed.errors import ConfigError
 
     try:
         return load_config()
     except ConfigError as err:
-        pytest.exit(f"testbed: {err.message}", returncode=2)
+        why = err.message
+    stop_session(request, f"testbed: {why}", 2)  # outside `except`: no "during handling" chain in the report
 
 
 @pytest.fixture(scope="session")
@@ -73,7 +110,7 @@ def testbed_target(testbed_config: "Config") -> "Target":
 
 
 @pytest.fixture(scope="session")
-def testbed_endpoints(testbed_target: "Target") -> Iterator["Endpoints"]:
+def testbed_endpoints(request: pytest.FixtureRequest, testbed_target: "Target") -> Iterator["Endpoints"]:
     """Endpoints reachable from this pytest process, for the whole session (each xdist worker opens its own;
     on kube these are port-forwards, closed when the session ends)."""
     from testbed.errors import TargetUnreachable
@@ -82,8 +119,11 @@ def testbed_endpoints(testbed_target: "Target") -> Iterator["Endpoints"]:
         try:
             endpoints = opened.enter_context(testbed_target.access())
         except TargetUnreachable as err:
-            pytest.exit(f"testbed: {err.message}", returncode=3)
-        yield endpoints
+            why = err.message
+        else:
+            yield endpoints
+            return
+    stop_session(request, f"testbed: {why}", 3)
 
 
 @pytest.fixture(autouse=True)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.sim]
 REPO = Path(__file__).resolve().parents[3]
 Shop = Any  # conftest.ShopThroughCluster (conftest modules are not importable by name)
 CONFORM_TIMEOUT_S = 600
+TESTBED_LINE = re.compile(r"(testbed: .*?)(?:\s+!+)?\s*$")
 
 
 def port_forwards_on(kubeconfig: Path) -> list[str]:
@@ -158,24 +162,39 @@ def test_forward_to_a_missing_service_is_one_line_with_kubectls_error(shop_throu
     assert port_forwards_on(shop.kubeconfig) == []
 
 
-def test_suite_exits_3_naming_the_service_when_its_forward_fails(shop_through_cluster: Shop) -> None:
-    """The Service exists (so the up-check passes) but selects no pod: the forward fails, pytest exits 3."""
-    shop = shop_through_cluster
+@contextmanager
+def service_without_pods(shop: Shop, service: str) -> Iterator[None]:
+    """The Service exists (so the up-check passes) but selects no pod: a forward to it cannot open."""
     with KubeAPI(shop.kubeconfig) as api:
-        selector = api.get("v1", "Service", "rate", shop.namespace)["spec"]["selector"]
-        api.patch("v1", "Service", "rate", {"spec": {"selector": {"app.kubernetes.io/name": "nothing-runs-this"}}},
+        selector = api.get("v1", "Service", service, shop.namespace)["spec"]["selector"]
+        api.patch("v1", "Service", service, {"spec": {"selector": {"app.kubernetes.io/name": "nothing-runs-this"}}},
                   namespace=shop.namespace)
         try:
-            proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0",
-                                   "suites/e2e/test_health_reflection.py"], env=shop.kube_environ(), cwd=REPO,
-                                  capture_output=True, text=True, timeout=120)
+            yield
         finally:
-            api.patch("v1", "Service", "rate", {"spec": {"selector": selector}}, namespace=shop.namespace)
-    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if "cannot forward" in line]
-    assert lines and "svc/rate:50051" in lines[0] and f"namespace {shop.namespace}" in lines[0], proc.stdout[-2000:]
+            api.patch("v1", "Service", service, {"spec": {"selector": selector}}, namespace=shop.namespace)
+
+
+def lines_from_testbed(text: str) -> list[str]:
+    """The `testbed: ...` lines testbed printed (alone, or inside pytest's `! Exit: ... !` banner)."""
+    return [match.group(1) for line in text.splitlines() if (match := TESTBED_LINE.search(line))
+            and not line.startswith(("ERROR ", "FAILED "))]  # pytest's short summary truncates its lines
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_suite_exits_3_naming_the_service_when_its_forward_fails(shop_through_cluster: Shop, workers: str) -> None:
+    shop = shop_through_cluster
+    with service_without_pods(shop, "rate"):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", workers,
+                               "suites/e2e"], env=shop.kube_environ(), cwd=REPO,
+                              capture_output=True, text=True, timeout=180)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 3, output[-4000:]
+    lines = lines_from_testbed(output)
+    assert lines and all(line == lines[0] for line in lines), output[-4000:]
+    assert lines[0].startswith("testbed: cannot forward svc/rate:50051 ") and f"namespace {shop.namespace}" in lines[0]
     assert "error:" in lines[0]  # kubectl's own line follows ours
-    assert "Traceback" not in proc.stdout + proc.stderr
+    assert "Traceback" not in output and "INTERNALERROR" not in output, output[-4000:]
     assert port_forwards_on(shop.kubeconfig) == []
 
 
