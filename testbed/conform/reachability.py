@@ -1,4 +1,14 @@
-"""Check, under a deadline, that the target is up and healthy before any suite runs."""
+"""Check, under a deadline, that the target is up and healthy, and that it can be reached from here,
+before any suite runs.
+
+`check_reachable` asks the target (endpoints, status) in a daemon thread, so a hung target cannot
+hold the command past the deadline. `check_access` then opens and closes the target's `access()`
+once, ON THE CALLING THREAD: on kube that starts the port-forwards every suite process will open,
+so a missing kubectl, a Service without a running pod or RBAC without pods/portforward is exit 3
+with kubectl's own line here, not an "internal error" in every suite. (It must not run in the
+probe thread: a thread that ends may take the processes it started with it, see
+testbed/kube/watchdog.py, and an abandoned probe would leave them running.)
+"""
 
 from __future__ import annotations
 
@@ -52,3 +62,12 @@ def check_reachable(target: Target, timeout_s: float) -> Endpoints:
         sick = ", ".join(f"{s.name} ({s.detail or 'unhealthy'})" for s in status.services if not s.healthy)
         raise TargetUnreachable(f"target {target.name!r} is not healthy: {sick or 'no services reported'}")
     return endpoints
+
+
+def check_access(target: Target) -> None:
+    """Open the target's access() once and close it again (on kube: every port-forward the suites need).
+
+    Raises TargetUnreachable with the target's own reason when it cannot be opened. Other testbed
+    errors pass through unchanged (a ConfigError stays a usage error)."""
+    with target.access():
+        pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -118,6 +119,20 @@ def _tail(path: Path, lines: int = OUTPUT_TAIL_LINES) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
+_TESTBED_STOP = re.compile(r"(testbed: .*?)(?:\s+!+)?\s*$")
+
+
+def testbed_stop_line(output: Path) -> str:
+    """The last `testbed: ...` line testbed's pytest plugin ended the session with (see
+    testbed/pytest_plugin.py: alone on a line, or in pytest's `! Exit: testbed: ... !` banner)."""
+    found = ""
+    for line in _tail(output, OUTPUT_TAIL_LINES * 5).splitlines():
+        match = _TESTBED_STOP.search(line)
+        if match and not line.lstrip().startswith(("ERROR ", "FAILED ")):  # the short summary may truncate it
+            found = match.group(1)
+    return found
+
+
 def _error_case(suite: str, message: str, details: str) -> TestCase:
     return TestCase(name=f"{suite} (suite)", classname="testbed.conform", outcome=Outcome.ERROR, message=message, details=details)
 
@@ -129,8 +144,11 @@ def suite_result(name: str, junit: Path, exit_code: int | None, duration_s: floa
     if no_junit:
         cases = ()  # replaced by a case that says why there is no XML
     reason = ""
+    stopped = testbed_stop_line(output) if exit_code in (2, 3) else ""
     if killed:
         reason = killed
+    elif stopped:  # the plugin ended the session: the target could not be reached, or bad config
+        reason = f"pytest exited {exit_code}: {stopped}"
     elif exit_code == 5:
         reason = "pytest collected no tests"
     elif no_junit:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from testbed.bundle.layout import RunBundle, new_run_id
 from testbed.bundle.writer import write_bundle
-from testbed.conform.reachability import check_reachable
+from testbed.conform.reachability import check_access, check_reachable
 from testbed.conform.runner import ProgressCallback, SuiteRun, not_run, run_suite
 from testbed.config import Config
 from testbed.results.model import RunSummary, SuiteResult
@@ -87,9 +87,12 @@ class Reached:
 
 
 def reach_target(config: Config) -> Reached:
-    """Raises TargetUnreachable (exit 3) unless the target is up and healthy within timeouts.reachability_s."""
+    """Raises TargetUnreachable (exit 3) unless the target is up and healthy within timeouts.reachability_s
+    and its access() (kube: the port-forwards) opens from here."""
     target = get_target(config)
-    return Reached(target.name, check_reachable(target, config.timeouts.reachability_s))
+    endpoints = check_reachable(target, config.timeouts.reachability_s)
+    check_access(target)  # on this thread, see testbed/conform/reachability.py
+    return Reached(target.name, endpoints)
 
 
 def run_conform(

@@ -198,6 +198,18 @@ def test_suite_exits_3_naming_the_service_when_its_forward_fails(shop_through_cl
     assert port_forwards_on(shop.kubeconfig) == []
 
 
+def test_conform_with_a_service_without_pods_is_exit_3_before_any_suite(shop_through_cluster: Shop) -> None:
+    """The up-check passes (every Service and Deployment exists); the forwards conform opens once do not."""
+    shop = shop_through_cluster
+    with service_without_pods(shop, "rate"):
+        proc, summary, _ = conform(shop, "e2e")
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
+    err = [line for line in proc.stderr.splitlines() if line.startswith("testbed:")]
+    assert len(err) == 1 and "cannot forward svc/rate:50051" in err[0] and "error:" in err[0], proc.stderr
+    assert summary == {} and "e2e" not in proc.stdout  # no suite ran, no bundle
+    assert port_forwards_on(shop.kubeconfig) == []
+
+
 def test_conform_with_a_service_gone_is_exit_3_before_any_suite(shop_through_cluster: Shop) -> None:
     shop = shop_through_cluster
     with KubeAPI(shop.kubeconfig) as api:

@@ -1,14 +1,19 @@
-"""Suite selection, -n, and the reachability check: every bad input fails before anything runs."""
+"""Suite selection, -n, and the reachability and access checks: every bad input fails before anything runs."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from testbed.conform.reachability import check_reachable
+from testbed.conform import session
+from testbed.conform.reachability import check_access, check_reachable
 from testbed.conform.suites import parse_suite_flag, parse_workers, resolve_suites
+from testbed.config import Config
 from testbed.errors import ConfigError, TargetUnreachable
 from testbed.targets.base import Endpoints, ServiceState, TargetStatus
 
@@ -86,3 +91,38 @@ def test_a_hung_target_is_abandoned_at_the_deadline() -> None:
     with pytest.raises(TargetUnreachable, match=r"did not answer within 0.3s"):
         check_reachable(FakeTarget((UP,), delay_s=5.0), 0.3)  # type: ignore[arg-type]
     assert time.monotonic() - started < 2.0
+
+
+class AccessTarget(FakeTarget):
+    """A healthy target whose access() records the thread it was opened on, or raises like kube's port-forwards."""
+
+    def __init__(self, raises: BaseException | None = None) -> None:
+        super().__init__((UP,))
+        self.access_raises = raises
+        self.opened_on: list[threading.Thread] = []
+        self.closed = False
+
+    @contextmanager
+    def access(self) -> Iterator[Endpoints]:
+        self.opened_on.append(threading.current_thread())
+        if self.access_raises is not None:
+            raise self.access_raises
+        try:
+            yield self.endpoints()
+        finally:
+            self.closed = True
+
+
+def test_access_is_opened_and_closed_once_on_the_calling_thread() -> None:
+    target = AccessTarget()
+    check_access(target)  # type: ignore[arg-type]
+    assert target.opened_on == [threading.current_thread()] and target.closed
+
+
+def test_access_that_cannot_open_is_unreachable_with_its_own_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    line = "cannot forward svc/rate:50051 in namespace testbed-dev-shop: error: unable to forward port"
+    target = AccessTarget(TargetUnreachable(line))
+    monkeypatch.setattr(session, "get_target", lambda config: target)
+    with pytest.raises(TargetUnreachable) as caught:
+        session.reach_target(Config())
+    assert caught.value.message == line and target.opened_on == [threading.current_thread()]

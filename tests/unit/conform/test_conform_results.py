@@ -54,6 +54,25 @@ def test_exit_code_adds_an_error_only_when_the_xml_cannot_explain_it(
             assert "unrecognized arguments" in case.details, "the pytest output tail explains why"
 
 
+UNREACHABLE = "testbed: cannot forward svc/rate:50051 in namespace testbed-dev-shop: error: unable to forward port"
+SETUP_ERROR = ('<testsuites><testsuite name="pytest"><testcase classname="suites.e2e.test_a" name="test_x">'
+               f'<error message="failed on setup with &quot;Failed: {UNREACHABLE}&quot;">E</error></testcase></testsuite></testsuites>')
+
+
+@pytest.mark.parametrize(("xml", "tail"), [
+    (EMPTY, f"no tests ran in 0.21s\n!!!!!!!!!! _pytest.outcomes.Exit: {UNREACHABLE} !!!!!!!!!!\n"),  # -n 0: pytest.exit
+    (SETUP_ERROR,
+     f"ERROR suites/e2e/test_a.py::test_x - Failed: testbed: cannot forward svc/rate:50051 i...\n"
+     f"! xdist.dsession.Interrupted: {UNREACHABLE} !\n1 error in 1.6s\n{UNREACHABLE}\n"),  # -n 2: workers' errors
+])
+def test_a_suite_the_plugin_stopped_names_its_testbed_line(files: tuple[Path, Path], xml: str, tail: str) -> None:
+    junit, output = files
+    junit.write_text(xml)
+    output.write_text(f"collecting ...\n{tail}")
+    result = suite_result("e2e", junit, 3, 1.0, output)
+    assert result.cases[-1].outcome is Outcome.ERROR and result.cases[-1].message == f"pytest exited 3: {UNREACHABLE}"
+
+
 def test_a_killed_suite_is_an_error_even_with_passes(files: tuple[Path, Path]) -> None:
     junit, output = files
     junit.write_text(ONE_PASS)
