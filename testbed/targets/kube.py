@@ -57,7 +57,8 @@ class KubeTarget:
             kubeconfig=self.kubeconfig(), context=self.context(), sim=self.simulated, profile=self.kube.profile,
             env=self.kube.env, bundle=self.kube.bundle, manifests_root=self.kube.manifests_root,
             reports_dir=self.config.reports_dir, state_dir=(self.config.state_dir / self.name).resolve(),
-            timeout_cap_s=self.kube.wait_timeout_cap_s, harbor_url=self.kube.harbor_url, kubectl=self.kubectl()))
+            timeout_cap_s=self.kube.wait_timeout_cap_s, harbor_url=self.kube.harbor_url, kubectl=self.kubectl(),
+            gitops_repo=self.kube.gitops_repo, gitops_revision=self.kube.gitops_revision))
 
     @property
     def shop_namespace(self) -> str:
