@@ -121,7 +121,7 @@ class KubeTarget:
         """In-cluster addresses: what the shop's own pods (and the ingress) use."""
         ns = self.shop_namespace
         grpc = {s: f"{s}.{ns}.svc:{GRPC_PORT}" for s in GRPC_SERVICES}
-        return Endpoints(grpc=grpc, web_url=f"http://web.{self.kube.env}.testbed.internal", simulated=self.simulated)
+        return Endpoints(grpc=grpc, web_url=f"http://web.{ns}.svc:{WEB_SERVICE_PORT}", simulated=self.simulated)
 
     def endpoints(self) -> Endpoints:
         """The in-cluster endpoints once the cluster shows the shop; TargetUnreachable otherwise (exit 3)."""
