@@ -18,6 +18,7 @@ import argparse
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,7 @@ def main() -> int:
     finally:
         if not reuse:
             cluster.down()
+        shutil.rmtree(root, ignore_errors=True)  # state holds the generated testbed CA key
     figures = {
         "anchor_s": round(anchor, 3),
         "raw_floor_s": round(floor, 2),

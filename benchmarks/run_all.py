@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ("services", "local", "sim", "policy", "bringup")
+ORDER = ("services", "local", "sim", "policy", "bringup", "kube_access")
 
 
 def main(argv: list[str]) -> int:
