@@ -35,6 +35,7 @@ if (here / ("fail-" + target.replace("/", "-"))).exists():
 if (here / "linger").exists():  # a child that keeps kubectl's output open after kubectl exits
     subprocess.Popen(["sleep", "30"])
 server = socket.socket()
+server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as kubectl's (Go's) listeners: TIME_WAIT is no obstacle
 try:
     server.bind(("127.0.0.1", int(local or 0)))
 except OSError as err:
@@ -139,6 +140,7 @@ def test_a_lost_port_fails_the_forward_with_that_reason(forwards: PortForwards) 
     forwards.open("svc/user", 50051)
     forward = forwards.forwards()[0]
     squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the TIME_WAITs of earlier connections
     try:
         with forwards._lock:  # no restart until another process holds the port
             assert forward.run is not None
