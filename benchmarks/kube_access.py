@@ -48,7 +48,8 @@ from testbed.errors import TestbedError  # noqa: E402
 from testbed.kube.api import KubeAPI  # noqa: E402
 from testbed.kube.portforward import PortForwards, find_kubectl  # noqa: E402
 from testbed.kube.workloads import wait_for_rollout  # noqa: E402
-from testbed.manifests_gen.spec import GRPC_PORT, WEB_PORT  # noqa: E402
+from testbed.manifests_gen.spec import GRPC_PORT  # noqa: E402
+from testbed.testing.kwok_forward import forward_shop_pods  # noqa: E402
 from testbed.shop.topology import ALL_SERVICES  # noqa: E402
 from testbed.shop.v1 import product_pb2, product_pb2_grpc  # noqa: E402
 from testbed.sim.cluster import SimCluster  # noqa: E402
@@ -59,7 +60,6 @@ from testbed.targets.sim import SimTarget  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 ENV = "dev"
 NAMESPACE = f"testbed-{ENV}-shop"
-PORTFORWARD_API = "kwok.x-k8s.io/v1alpha1"
 CONFORM_TIMEOUT_S = 600
 
 
@@ -80,21 +80,6 @@ class Rig:
 
 
 # -- the rig ---------------------------------------------------------------------------------
-def forward_pods_to_local(api: KubeAPI, ports: dict[str, int]) -> int:
-    """A kwok PortForward for every shop pod: the pod's port -> its service's local process."""
-    created = 0
-    for pod in api.list("v1", "Pod", namespace=NAMESPACE):
-        service = (pod["metadata"].get("labels") or {}).get("app.kubernetes.io/name")
-        if service not in ports or pod["metadata"].get("deletionTimestamp"):
-            continue
-        pod_port = WEB_PORT if service == "web" else GRPC_PORT
-        api.create({"apiVersion": PORTFORWARD_API, "kind": "PortForward",
-                    "metadata": {"name": pod["metadata"]["name"], "namespace": NAMESPACE},
-                    "spec": {"forwards": [{"ports": [pod_port], "target": {"port": ports[service], "address": "127.0.0.1"}}]}})
-        created += 1
-    return created
-
-
 @contextmanager
 def rig() -> Iterator[Rig]:
     root = Path(tempfile.mkdtemp(prefix="testbed-bench-kacc-"))
@@ -114,7 +99,7 @@ def rig() -> Iterator[Rig]:
         endpoints = local.up().endpoints
         ports = {s: int((endpoints.web_url if s == "web" else endpoints.grpc[s]).rsplit(":", 1)[1]) for s in ALL_SERVICES}
         with KubeAPI(cluster.kubeconfig) as api:
-            if forward_pods_to_local(api, ports) < len(ALL_SERVICES):
+            if forward_shop_pods(api, NAMESPACE, ports) < len(ALL_SERVICES):
                 raise RuntimeError("fewer shop pods than services: the minimal profile did not come up whole")
         yield Rig(cluster, local, root, ports)
     finally:

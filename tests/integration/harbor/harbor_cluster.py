@@ -13,6 +13,7 @@ from typing import Any
 from testbed.bringup.harbor import bootstrap_refs
 from testbed.bringup.secrets import ensure_secrets
 from testbed.kube.api import KubeAPI
+from testbed.testing.kwok_forward import forward_pod
 
 PAYLOADS = Path(__file__).resolve().parents[3] / "manifests" / "components" / "harbor"
 
@@ -74,7 +75,6 @@ def self_signed_ca_and_server(tmp: Path) -> tuple[str, Path, Path]:
     return ca.public_bytes(serialization.Encoding.PEM).decode(), cert_file, key_file
 
 
-PORTFORWARD_API = "kwok.x-k8s.io/v1alpha1"
 CORE_POD_PORT = 8080  # harbor-core's container port behind svc/harbor-core:80
 
 
@@ -87,8 +87,7 @@ def harbor_core_forwarded_to(api: KubeAPI, namespace: str, local_port: int, *, t
     api.create({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "harbor-core-0", "namespace": namespace, "labels": labels},
                 "spec": {"containers": [{"name": "core", "image": "goharbor/harbor-core:v2.11.0",
                                          "ports": [{"containerPort": CORE_POD_PORT}]}]}})
-    api.create({"apiVersion": PORTFORWARD_API, "kind": "PortForward", "metadata": {"name": "harbor-core-0", "namespace": namespace},
-                "spec": {"forwards": [{"ports": [CORE_POD_PORT], "target": {"port": local_port, "address": "127.0.0.1"}}]}})
+    forward_pod(api, namespace, "harbor-core-0", CORE_POD_PORT, local_port)
     api.wait_for(f"Pod {namespace}/harbor-core-0 Running (kwok)", "v1", "Pod", "harbor-core-0",
                  lambda pod: (bool(pod) and (pod.get("status") or {}).get("phase") == "Running",
                               str((pod or {}).get("status", {}).get("phase"))),

@@ -24,7 +24,6 @@ import pytest
 from testbed.config import load_config
 from testbed.kube.api import KubeAPI
 from testbed.kube.workloads import wait_for_rollout
-from testbed.manifests_gen.spec import GRPC_PORT, WEB_PORT
 from testbed.shop.topology import ALL_SERVICES
 from testbed.sim.binaries import missing_binaries
 from testbed.sim.cluster import SimCluster
@@ -32,11 +31,11 @@ from testbed.targets.base import Endpoints
 from testbed.targets.kube import KubeTarget
 from testbed.targets.local import LocalTarget
 from testbed.targets.sim import SimTarget
+from testbed.testing.kwok_forward import forward_shop_pods
 from testbed.testing.sim_fixtures import require
 
 ENV = "dev"
 NAMESPACE = f"testbed-{ENV}-shop"
-PORTFORWARD_API = "kwok.x-k8s.io/v1alpha1"
 MIRROR_INTERVAL_S = 0.5
 
 
@@ -72,22 +71,6 @@ class ShopThroughCluster:
         return env
 
 
-def forward_pods_to_local(api: KubeAPI, namespace: str, ports: dict[str, int]) -> int:
-    """A PortForward for every shop pod that lacks one: the pod's port -> the service's local process."""
-    have = {pf["metadata"]["name"] for pf in api.list(PORTFORWARD_API, "PortForward", namespace=namespace)}
-    created = 0
-    for pod in api.list("v1", "Pod", namespace=namespace):
-        name = pod["metadata"]["name"]
-        service = (pod["metadata"].get("labels") or {}).get("app.kubernetes.io/name")
-        if service not in ports or name in have or pod["metadata"].get("deletionTimestamp"):
-            continue
-        pod_port = WEB_PORT if service == "web" else GRPC_PORT
-        api.create({"apiVersion": PORTFORWARD_API, "kind": "PortForward", "metadata": {"name": name, "namespace": namespace},
-                    "spec": {"forwards": [{"ports": [pod_port], "target": {"port": ports[service], "address": "127.0.0.1"}}]}})
-        created += 1
-    return created
-
-
 class _Mirror:
     """Keeps a PortForward on every shop pod while tests run (pods replaced by a Deployment get one too)."""
 
@@ -103,7 +86,7 @@ class _Mirror:
 
         while not self.stopping.wait(MIRROR_INTERVAL_S):
             try:
-                forward_pods_to_local(self.api, self.namespace, self.ports)
+                forward_shop_pods(self.api, self.namespace, self.ports)
             except TestbedError as err:  # kept and shown by the fixture's teardown, never swallowed
                 self.errors.append(err.message)
 
@@ -139,7 +122,7 @@ def shop_through_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
         shop = ShopThroughCluster(cluster, NAMESPACE, local, endpoints, root)
         ports = {service: shop.local_port(service) for service in ALL_SERVICES}
         with KubeAPI(cluster.kubeconfig) as api:
-            assert forward_pods_to_local(api, NAMESPACE, ports) >= len(ALL_SERVICES)
+            assert forward_shop_pods(api, NAMESPACE, ports) >= len(ALL_SERVICES)
         mirror = _Mirror(cluster.kubeconfig, NAMESPACE, ports)
         mirror.thread.start()
         yield shop
